@@ -1,0 +1,149 @@
+/*
+ * mg.h -- the public interface of the pymicrograd C core.
+ *
+ * A scalar reverse-mode autograd engine. Every value is an mg_node: an IEEE double
+ * with a gradient, the op that made it, and up to two child nodes. Build a graph with
+ * the op functions below, call mg_backward() on its root, read gradients with mg_grad().
+ *
+ * Ownership. Nodes are reference counted. Every function that returns `mg_node *`
+ * hands the caller one new reference, which the caller gives back with mg_release().
+ * An op takes its own references to its operands, so a caller may release an operand
+ * as soon as the op returns. A node is freed exactly when its last reference goes:
+ * a graph lives as long as someone holds its root, and nothing unreachable stays.
+ * Functions that take `mg_node *` arguments borrow them: they never consume a
+ * reference.
+ *
+ * Failure. Nothing here calls exit() or abort(). A constructor returns NULL when
+ * memory runs out or when an operand is NULL (and then leaks nothing and changes
+ * nothing); mg_backward() returns an MG_E* code. Numeric domain errors are not
+ * failures: they follow IEEE 754 and PyTorch (log(-1) is nan, 1/0 is inf).
+ *
+ * Threads. All functions may be called from several threads at once, also on graphs
+ * that share nodes: reference counts are atomic and mg_backward() calls run one at a
+ * time. Writing a node's value or gradient (mg_set_value, mg_set_grad) while another
+ * thread reads or backpropagates through that node is a data race, as in any library.
+ *
+ * Depth. No function recurses: graphs of any depth (a chain of 10 million nodes)
+ * are built, backpropagated and freed in bounded stack space.
+ */
+#ifndef MG_H
+#define MG_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MG_VERSION "0.1.0"
+#define MG_VERSION_NUMBER 100   /* major * 10000 + minor * 100 + patch */
+
+typedef struct mg_node mg_node;
+
+/* Status codes returned by functions that can fail without returning a node. */
+#define MG_OK      0   /* success */
+#define MG_ENOMEM  1   /* an allocation failed; nothing was changed */
+#define MG_EINVAL  2   /* an argument was NULL or out of range; nothing was changed */
+
+/* The op that made a node. Ops ending in _CONST fold a plain number operand into the
+   node (see mg_constant) instead of allocating a node for it. */
+typedef enum mg_op {
+    MG_OP_LEAF = 0,    /* made by mg_leaf: no children */
+    MG_OP_ADD,         /* a + b */
+    MG_OP_SUB,         /* a - b */
+    MG_OP_MUL,         /* a * b */
+    MG_OP_DIV,         /* a / b */
+    MG_OP_POW,         /* a ** b, both nodes */
+    MG_OP_NEG,         /* -a */
+    MG_OP_TANH,        /* tanh(a) */
+    MG_OP_RELU,        /* max(a, 0) */
+    MG_OP_EXP,         /* exp(a) */
+    MG_OP_LOG,         /* natural log of a */
+    MG_OP_SIGMOID,     /* 1 / (1 + exp(-a)) */
+    MG_OP_ADD_CONST,   /* a + c */
+    MG_OP_MUL_CONST,   /* a * c */
+    MG_OP_DIV_CONST,   /* a / c */
+    MG_OP_POW_CONST,   /* a ** c */
+    MG_OP_RSUB_CONST,  /* c - a */
+    MG_OP_RDIV_CONST,  /* c / a */
+    MG_OP_RPOW_CONST,  /* c ** a */
+    MG_OP_COUNT        /* number of ops; not an op */
+} mg_op;
+
+/* ---- making nodes ------------------------------------------------------------------
+   Each returns a new node holding one reference for the caller (release it with
+   mg_release), or NULL if an operand is NULL or memory runs out. */
+
+mg_node *mg_leaf(double value);                /* a leaf with gradient 0 */
+
+mg_node *mg_add(mg_node *a, mg_node *b);       /* a + b */
+mg_node *mg_sub(mg_node *a, mg_node *b);       /* a - b */
+mg_node *mg_mul(mg_node *a, mg_node *b);       /* a * b */
+mg_node *mg_div(mg_node *a, mg_node *b);       /* a / b */
+mg_node *mg_pow(mg_node *a, mg_node *b);       /* a ** b; d/db is a**b * ln(a) */
+
+mg_node *mg_neg(mg_node *a);                   /* -a */
+mg_node *mg_tanh(mg_node *a);                  /* tanh(a); exact 1.0 for large a */
+mg_node *mg_relu(mg_node *a);                  /* max(a, 0); gradient 0 at a == 0 */
+mg_node *mg_exp(mg_node *a);                   /* e ** a */
+mg_node *mg_log(mg_node *a);                   /* ln(a); nan below 0, -inf at 0 */
+mg_node *mg_sigmoid(mg_node *a);               /* 1 / (1 + exp(-a)), never nan */
+
+mg_node *mg_add_const(mg_node *a, double c);   /* a + c */
+mg_node *mg_mul_const(mg_node *a, double c);   /* a * c */
+mg_node *mg_div_const(mg_node *a, double c);   /* a / c */
+mg_node *mg_pow_const(mg_node *a, double c);   /* a ** c; gradient 0 when c == 0 */
+mg_node *mg_rsub_const(double c, mg_node *a);  /* c - a */
+mg_node *mg_rdiv_const(double c, mg_node *a);  /* c / a */
+mg_node *mg_rpow_const(double c, mg_node *a);  /* c ** a; d/da is c**a * ln(c) */
+
+/* ---- references -------------------------------------------------------------------- */
+
+/* Adds a reference to n and returns n (NULL if n is NULL). The caller owns the new
+   reference. */
+mg_node *mg_retain(mg_node *n);
+
+/* Gives back one reference. When it was the last, frees n and, without recursion,
+   every node that only n kept alive. NULL is ignored. */
+void mg_release(mg_node *n);
+
+/* ---- reading and writing a node (n must not be NULL) ------------------------------- */
+
+double mg_value(const mg_node *n);             /* the forward value */
+double mg_grad(const mg_node *n);              /* the accumulated gradient */
+void mg_set_value(mg_node *n, double value);   /* changes the value only: nodes built
+                                                  on n keep the values they computed */
+void mg_set_grad(mg_node *n, double grad);     /* e.g. 0 to reset before a backward */
+
+mg_op mg_op_of(const mg_node *n);              /* the op that made n */
+double mg_constant(const mg_node *n);          /* c of a *_CONST op; 0.0 for others */
+int mg_child_count(const mg_node *n);          /* 0, 1 or 2 */
+
+/* Child i (0 or 1) of n, borrowed: valid while n lives; mg_retain it to keep it
+   longer. NULL when i is out of range. */
+mg_node *mg_child(const mg_node *n, int i);
+
+/* A static, never-freed name such as "mul" or "pow_const"; "?" for an unknown op. */
+const char *mg_op_name(mg_op op);
+
+/* ---- backpropagation -------------------------------------------------------------- */
+
+/* Adds d(root)/d(node) to the gradient of every node reachable from root, root itself
+   included (its gradient grows by 1). Each call propagates its own derivative only:
+   calling it twice adds the derivative twice, whatever the gradients held before.
+   Needs about 24 bytes of temporary memory per reachable node.
+   Returns MG_OK; MG_EINVAL if root is NULL; MG_ENOMEM if the temporary memory cannot
+   be had, in which case no gradient has changed. */
+int mg_backward(mg_node *root);
+
+/* ---- bookkeeping ------------------------------------------------------------------ */
+
+/* The number of nodes allocated and not yet freed, in the whole process. Tests use it
+   to prove that a workload leaks nothing. */
+size_t mg_live_nodes(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MG_H */

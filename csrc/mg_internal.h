@@ -1,0 +1,34 @@
+/* mg_internal.h -- the node layout and helpers shared by the core's .c files.
+   Not installed; embedders use mg.h only. */
+#ifndef MG_INTERNAL_H
+#define MG_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "mg.h"
+
+/* One scalar in the graph: 56 bytes, so that malloc's 64-byte size class holds it. */
+struct mg_node {
+    double value;                 /* forward result */
+    double grad;                  /* accumulated d(root)/d(this) over backward calls */
+    mg_node *child[2];            /* operands; NULL where the op has fewer */
+    union {
+        double constant;          /* the plain number of a *_CONST op */
+        mg_node *next_dead;       /* release(): links nodes waiting to be freed */
+    } u;
+    _Atomic uint64_t refs;        /* references: holders plus parent nodes */
+    uint32_t pending;             /* backward scratch, 0 outside mg_backward */
+    uint8_t op;                   /* an mg_op */
+};
+
+/* node.c: allocation and lifetime */
+mg_node *mg__new_node(mg_op op, double value, mg_node *a, mg_node *b, double constant);
+void *mg__malloc(size_t size);
+void *mg__realloc(void *p, size_t size);
+void mg__free(void *p);
+
+/* ops.c: the local derivative of each op, applied to one node's adjoint g */
+void mg__backward_step(mg_node *n, double g);
+
+#endif /* MG_INTERNAL_H */

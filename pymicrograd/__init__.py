@@ -1,0 +1,16 @@
+"""pymicrograd: a scalar autograd engine with a C core.
+
+>>> from pymicrograd import Tensor
+>>> a, b = Tensor(2.0), Tensor(-3.0)
+>>> c = (a * b + 1.0).tanh()
+>>> c.backward()
+>>> round(a.gradient, 6), round(b.gradient, 6)
+(-0.00054, 0.000363)
+"""
+
+from ._core import live_nodes
+from .engine import Number, Tensor, Value
+
+__version__ = "0.1.0"
+
+__all__ = ["Number", "Tensor", "Value", "__version__", "live_nodes"]
