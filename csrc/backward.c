@@ -37,23 +37,39 @@ static int grow(discovered *d)
     return MG_OK;
 }
 
+/* Appends a node seen for the first time; its gradient moves to `saved`. */
+static int append(discovered *d, mg_node *n)
+{
+    if (d->len == d->cap && grow(d) != MG_OK) return MG_ENOMEM;
+    d->nodes[d->len] = n;
+    d->saved[d->len] = n->grad;
+    n->grad = 0.0;
+    d->len++;
+    return MG_OK;
+}
+
+/* Undoes step 1 after a failed allocation. */
+static void undo_discover(discovered *d)
+{
+    for (size_t i = 0; i < d->len; i++) {
+        d->nodes[i]->grad = d->saved[i];
+        d->nodes[i]->pending = 0;
+    }
+}
+
 /* Step 1. The `nodes` array doubles as the work list: a node is appended when first
    seen, and read once later to count its children's incoming edges. */
 static int discover(mg_node *root, discovered *d)
 {
-    if (grow(d) != MG_OK) return MG_ENOMEM;
-    d->nodes[d->len++] = root;
+    if (append(d, root) != MG_OK) return MG_ENOMEM;
     for (size_t i = 0; i < d->len; i++) {
         mg_node *n = d->nodes[i];
         for (int k = 0; k < 2; k++) {
             mg_node *c = n->child[k];
-            if (!c) continue;
-            if (c->pending++ == 0) {
-                if (d->len == d->cap && grow(d) != MG_OK) {
-                    c->pending = 0;   /* not on the list, so undo by hand */
-                    return MG_ENOMEM;
-                }
-                d->nodes[d->len++] = c;
+            if (c && c->pending++ == 0 && append(d, c) != MG_OK) {
+                c->pending = 0;   /* not on the list yet, so undo it by hand */
+                undo_discover(d);
+                return MG_ENOMEM;
             }
         }
     }
@@ -85,15 +101,12 @@ int mg_backward(mg_node *root)
     int rc = discover(root, &d);
     if (rc == MG_OK) {
         ready = mg__malloc(d.len * sizeof *ready);
-        if (!ready) rc = MG_ENOMEM;
-    }
-    if (rc != MG_OK) {
-        for (size_t i = 0; i < d.len; i++) d.nodes[i]->pending = 0;
-    } else {
-        for (size_t i = 0; i < d.len; i++) {
-            d.saved[i] = d.nodes[i]->grad;
-            d.nodes[i]->grad = 0.0;
+        if (!ready) {
+            undo_discover(&d);
+            rc = MG_ENOMEM;
         }
+    }
+    if (rc == MG_OK) {
         propagate(root, ready);
         for (size_t i = 0; i < d.len; i++) d.nodes[i]->grad += d.saved[i];
     }

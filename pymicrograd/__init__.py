@@ -5,7 +5,7 @@
 >>> c = (a * b + 1.0).tanh()
 >>> c.backward()
 >>> round(a.gradient, 6), round(b.gradient, 6)
-(-0.00054, 0.000363)
+(-0.000545, 0.000363)
 """
 
 from ._core import live_nodes

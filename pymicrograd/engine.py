@@ -25,7 +25,11 @@ _release = lib.mg_release
 _leaf = lib.mg_leaf
 _add, _sub, _mul, _div, _pow = lib.mg_add, lib.mg_sub, lib.mg_mul, lib.mg_div, lib.mg_pow
 _add_c, _mul_c, _div_c, _pow_c = (
-    lib.mg_add_const, lib.mg_mul_const, lib.mg_div_const, lib.mg_pow_const)
+    lib.mg_add_const,
+    lib.mg_mul_const,
+    lib.mg_div_const,
+    lib.mg_pow_const,
+)
 _rsub_c, _rdiv_c, _rpow_c = lib.mg_rsub_const, lib.mg_rdiv_const, lib.mg_rpow_const
 _value, _grad = lib.mg_value, lib.mg_grad
 _set_value, _set_grad = lib.mg_set_value, lib.mg_set_grad
@@ -64,8 +68,7 @@ class Tensor:
         if type(value) is not float:
             number = _as_number(value)
             if number is None:
-                raise TypeError(
-                    f"Tensor() takes an int or float, not {type(value).__name__}")
+                raise TypeError(f"Tensor() takes an int or float, not {type(value).__name__}")
             value = number
         node = _leaf(value)
         if not node:
