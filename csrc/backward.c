@@ -1,74 +1,81 @@
 /* backward.c -- reverse-mode backpropagation without recursion.
  *
- * 1. Discover: walk the graph from the root (an explicit work list, never the C
- *    stack), count for every reachable node how many edges from reachable parents
- *    point at it (`pending`), save its gradient and zero it.
- * 2. Propagate (Kahn's algorithm): the root gets adjoint 1. A node whose parents
- *    have all passed their share down to it holds its final adjoint in `grad`; it
- *    applies its op's local derivative to its children and is done. Visiting nodes
- *    in this order is a reverse topological order, with no sort and no recursion.
- * 3. Restore: every node's gradient becomes saved + this call's adjoint, so a second
- *    call adds the derivative once more and never re-propagates old gradients.
+ * 1. Discover: walk the graph from the root with an explicit work list (never the C
+ *    stack). For every reachable node, count the edges from reachable parents that
+ *    point at it (`pending`), and move its gradient aside (`saved`), so that `grad`
+ *    can hold this call's adjoint, starting from 0.
+ * 2. Propagate (Kahn's algorithm): the root's adjoint is 1. A node whose parents have
+ *    all passed their share down holds its final adjoint: it applies its op's local
+ *    derivative to its children, and its gradient becomes saved + adjoint. This visits
+ *    nodes in a reverse topological order, with no sort and no recursion, and a
+ *    second call adds the derivative once more without re-propagating old gradients.
  *
- * `pending` and the temporary zeroing of `grad` live in shared nodes, so backward
- * passes run one at a time (a process-wide lock).
+ * `pending`, `index` and the temporary adjoint live in nodes that graphs may share,
+ * so backward passes run one at a time (a process-wide lock).
  */
 #include "mg_internal.h"
 #include "mg_lock.h"
 
 static mg_lock backward_lock = MG_LOCK_INIT;
 
+/* The work arrays are kept from one call to the next (under the lock): fresh large
+   arrays would cost a page fault every 256 nodes, as much as the backward pass
+   itself. Arrays for more than KEEP_NODES nodes are given back after the call. */
+enum { KEEP_NODES = 1 << 20 };
+
 typedef struct {
-    mg_node **nodes;   /* reachable nodes in discovery order */
-    double *saved;     /* saved[i]: gradient of nodes[i] before this call */
+    mg_node **nodes;   /* reachable nodes in discovery order; later the ready stack */
+    double *saved;     /* saved[n->index]: n's gradient before this call */
     size_t len, cap;
-} discovered;
+} reachable;
 
-static int grow(discovered *d)
+static int grow(reachable *r)
 {
-    size_t cap = d->cap ? 2 * d->cap : 1024;
-    mg_node **nodes = mg__realloc(d->nodes, cap * sizeof *nodes);
+    size_t cap = r->cap ? 2 * r->cap : 1024;
+    if (cap > UINT32_MAX) return MG_ENOMEM;   /* `index` is 32 bits */
+    mg_node **nodes = mg__realloc(r->nodes, cap * sizeof *nodes);
     if (!nodes) return MG_ENOMEM;
-    d->nodes = nodes;
-    double *saved = mg__realloc(d->saved, cap * sizeof *saved);
+    r->nodes = nodes;
+    double *saved = mg__realloc(r->saved, cap * sizeof *saved);
     if (!saved) return MG_ENOMEM;
-    d->saved = saved;
-    d->cap = cap;
+    r->saved = saved;
+    r->cap = cap;
     return MG_OK;
 }
 
-/* Appends a node seen for the first time; its gradient moves to `saved`. */
-static int append(discovered *d, mg_node *n)
+/* Records a node seen for the first time. */
+static int append(reachable *r, mg_node *n)
 {
-    if (d->len == d->cap && grow(d) != MG_OK) return MG_ENOMEM;
-    d->nodes[d->len] = n;
-    d->saved[d->len] = n->grad;
+    if (r->len == r->cap && grow(r) != MG_OK) return MG_ENOMEM;
+    n->index = (uint32_t)r->len;
+    r->nodes[r->len] = n;
+    r->saved[r->len] = n->grad;
     n->grad = 0.0;
-    d->len++;
+    r->len++;
     return MG_OK;
 }
 
-/* Undoes step 1 after a failed allocation. */
-static void undo_discover(discovered *d)
+/* Undoes step 1 after a failed allocation: no gradient has changed. */
+static void undo_discover(reachable *r)
 {
-    for (size_t i = 0; i < d->len; i++) {
-        d->nodes[i]->grad = d->saved[i];
-        d->nodes[i]->pending = 0;
+    for (size_t i = 0; i < r->len; i++) {
+        r->nodes[i]->grad = r->saved[i];
+        r->nodes[i]->pending = 0;
     }
 }
 
-/* Step 1. The `nodes` array doubles as the work list: a node is appended when first
-   seen, and read once later to count its children's incoming edges. */
-static int discover(mg_node *root, discovered *d)
+/* Step 1. `nodes` is also the work list: a node is appended when first seen and read
+   once later, to count its children's incoming edges. */
+static int discover(mg_node *root, reachable *r)
 {
-    if (append(d, root) != MG_OK) return MG_ENOMEM;
-    for (size_t i = 0; i < d->len; i++) {
-        mg_node *n = d->nodes[i];
+    if (append(r, root) != MG_OK) return MG_ENOMEM;
+    for (size_t i = 0; i < r->len; i++) {
+        mg_node *n = r->nodes[i];
         for (int k = 0; k < 2; k++) {
             mg_node *c = n->child[k];
-            if (c && c->pending++ == 0 && append(d, c) != MG_OK) {
+            if (c && c->pending++ == 0 && append(r, c) != MG_OK) {
                 c->pending = 0;   /* not on the list yet, so undo it by hand */
-                undo_discover(d);
+                undo_discover(r);
                 return MG_ENOMEM;
             }
         }
@@ -76,15 +83,19 @@ static int discover(mg_node *root, discovered *d)
     return MG_OK;
 }
 
-/* Step 2. `ready` holds nodes whose adjoint is final; each node enters it once. */
-static void propagate(mg_node *root, mg_node **ready)
+/* Step 2. `ready` holds nodes whose adjoint is final; each node enters it once, so
+   the discovery list, no longer needed, has room for it. */
+static void propagate(mg_node *root, reachable *r)
 {
+    mg_node **ready = r->nodes;
     size_t top = 0;
     root->grad = 1.0;
     ready[top++] = root;
     while (top) {
         mg_node *n = ready[--top];
-        mg__backward_step(n, n->grad);
+        double g = n->grad;
+        mg__backward_step(n, g);
+        n->grad = r->saved[n->index] + g;
         for (int k = 0; k < 2; k++) {
             mg_node *c = n->child[k];
             if (c && --c->pending == 0) ready[top++] = c;
@@ -92,27 +103,20 @@ static void propagate(mg_node *root, mg_node **ready)
     }
 }
 
+static reachable scratch;   /* guarded by backward_lock */
+
 int mg_backward(mg_node *root)
 {
     if (!root) return MG_EINVAL;
     mg_lock_acquire(&backward_lock);
-    discovered d = {0};
-    mg_node **ready = NULL;
-    int rc = discover(root, &d);
-    if (rc == MG_OK) {
-        ready = mg__malloc(d.len * sizeof *ready);
-        if (!ready) {
-            undo_discover(&d);
-            rc = MG_ENOMEM;
-        }
-    }
-    if (rc == MG_OK) {
-        propagate(root, ready);
-        for (size_t i = 0; i < d.len; i++) d.nodes[i]->grad += d.saved[i];
+    scratch.len = 0;
+    int rc = discover(root, &scratch);
+    if (rc == MG_OK) propagate(root, &scratch);
+    if (scratch.cap > KEEP_NODES) {
+        mg__free(scratch.nodes);
+        mg__free(scratch.saved);
+        scratch = (reachable){0};
     }
     mg_lock_release(&backward_lock);
-    mg__free(ready);
-    mg__free(d.nodes);
-    mg__free(d.saved);
     return rc;
 }

@@ -99,8 +99,8 @@ mg_node *mg_rpow_const(double c, mg_node *a);  /* c ** a; d/da is c**a * ln(c) *
 
 /* ---- references -------------------------------------------------------------------- */
 
-/* Adds a reference to n and returns n (NULL if n is NULL). The caller owns the new
-   reference. */
+/* Adds a reference to n and returns n; the caller owns the new reference. Returns
+   NULL if n is NULL or already holds 2^32 - 1 references. */
 mg_node *mg_retain(mg_node *n);
 
 /* Gives back one reference. When it was the last, frees n and, without recursion,
@@ -131,7 +131,7 @@ const char *mg_op_name(mg_op op);
 /* Adds d(root)/d(node) to the gradient of every node reachable from root, root itself
    included (its gradient grows by 1). Each call propagates its own derivative only:
    calling it twice adds the derivative twice, whatever the gradients held before.
-   Needs about 24 bytes of temporary memory per reachable node.
+   Needs 16 bytes of temporary memory per reachable node.
    Returns MG_OK; MG_EINVAL if root is NULL; MG_ENOMEM if the temporary memory cannot
    be had, in which case no gradient has changed. */
 int mg_backward(mg_node *root);

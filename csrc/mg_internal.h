@@ -17,8 +17,9 @@ struct mg_node {
         double constant;          /* the plain number of a *_CONST op */
         mg_node *next_dead;       /* release(): links nodes waiting to be freed */
     } u;
-    _Atomic uint64_t refs;        /* references: holders plus parent nodes */
-    uint32_t pending;             /* backward scratch, 0 outside mg_backward */
+    _Atomic uint32_t refs;        /* references: holders plus parent nodes */
+    uint32_t pending;             /* mg_backward scratch: parent edges not yet done */
+    uint32_t index;               /* mg_backward scratch: position in its node list */
     uint8_t op;                   /* an mg_op */
 };
 

@@ -21,6 +21,7 @@ mg_node *mg__new_node(mg_op op, double value, mg_node *a, mg_node *b, double con
     n->u.constant = constant;
     atomic_init(&n->refs, 1);
     n->pending = 0;
+    n->index = 0;
     n->op = (uint8_t)op;
     if (a) atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
     if (b) atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
@@ -32,7 +33,15 @@ mg_node *mg_leaf(double value) { return mg__new_node(MG_OP_LEAF, value, NULL, NU
 
 mg_node *mg_retain(mg_node *n)
 {
-    if (n) atomic_fetch_add_explicit(&n->refs, 1, memory_order_relaxed);
+    if (!n) return NULL;
+    /* Parents alone can never overflow the count (2^32 parents would need 256 GB),
+       but a caller's retains can: refuse the one that would. */
+    uint32_t refs = atomic_load_explicit(&n->refs, memory_order_relaxed);
+    do {
+        if (refs == UINT32_MAX) return NULL;
+    } while (!atomic_compare_exchange_weak_explicit(&n->refs, &refs, refs + 1,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed));
     return n;
 }
 
