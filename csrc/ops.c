@@ -102,7 +102,7 @@ static void tanh_backward(mg_node *out, double g)
     A(out)->grad += g * (1.0 - out->value * out->value);
 }
 
-/* ---- relu: out = max(a, 0), d/da = 1 where out > 0, else 0 (torch's choice at 0) ---- */
+/* ---- relu: out = max(a, 0), d/da = 0 where a <= 0 (torch's choice at 0), else 1 ---- */
 mg_node *mg_relu(mg_node *a)
 {
     if (!a) return NULL;
@@ -111,7 +111,7 @@ mg_node *mg_relu(mg_node *a)
 }
 static void relu_backward(mg_node *out, double g)
 {
-    if (out->value > 0.0) A(out)->grad += g;
+    if (!(out->value <= 0.0)) A(out)->grad += g;   /* nan passes g on, as in torch */
 }
 
 /* ---- exp: out = e**a, d/da = out ---------------------------------------------------- */

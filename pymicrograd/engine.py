@@ -75,7 +75,8 @@ class Tensor:
             raise _out_of_memory()
         self._node = node
 
-    def __del__(self) -> None:
+    def __del__(self, _release: Any = _release) -> None:
+        # _release is bound as a default so it survives module teardown at exit
         _release(self._node)
 
     # ---- value and gradient ----------------------------------------------------------
