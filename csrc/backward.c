@@ -71,9 +71,9 @@ static int discover(mg_node *root, reachable *r)
     if (append(r, root) != MG_OK) return MG_ENOMEM;
     for (size_t i = 0; i < r->len; i++) {
         mg_node *n = r->nodes[i];
-        for (int k = 0; k < 2; k++) {
+        for (uint32_t k = 0; k < n->nchild; k++) {
             mg_node *c = n->child[k];
-            if (c && c->pending++ == 0 && append(r, c) != MG_OK) {
+            if (c->pending++ == 0 && append(r, c) != MG_OK) {
                 c->pending = 0;   /* not on the list yet, so undo it by hand */
                 undo_discover(r);
                 return MG_ENOMEM;
@@ -96,9 +96,9 @@ static void propagate(mg_node *root, reachable *r)
         double g = n->grad;
         mg__backward_step(n, g);
         n->grad = r->saved[n->index] + g;
-        for (int k = 0; k < 2; k++) {
+        for (uint32_t k = 0; k < n->nchild; k++) {
             mg_node *c = n->child[k];
-            if (c && --c->pending == 0) ready[top++] = c;
+            if (--c->pending == 0) ready[top++] = c;
         }
     }
 }

@@ -40,6 +40,9 @@ extern "C" {
 
 typedef struct mg_node mg_node;
 
+/* The most operands one node can have (n-ary ops check it and fail beyond). */
+#define MG_MAX_CHILDREN 16777215
+
 /* Status codes returned by functions that can fail without returning a node. */
 #define MG_OK      0   /* success */
 #define MG_ENOMEM  1   /* an allocation failed; nothing was changed */
@@ -117,11 +120,12 @@ void mg_set_grad(mg_node *n, double grad);     /* e.g. 0 to reset before a backw
 
 mg_op mg_op_of(const mg_node *n);              /* the op that made n */
 double mg_constant(const mg_node *n);          /* c of a *_CONST op; 0.0 for others */
-int mg_child_count(const mg_node *n);          /* 0, 1 or 2 */
+size_t mg_child_count(const mg_node *n);       /* 0 for a leaf, 1 or 2 for the ops
+                                                  above, more for n-ary ops */
 
-/* Child i (0 or 1) of n, borrowed: valid while n lives; mg_retain it to keep it
-   longer. NULL when i is out of range. */
-mg_node *mg_child(const mg_node *n, int i);
+/* Child i of n (0 <= i < mg_child_count(n)), borrowed: valid while n lives;
+   mg_retain it to keep it longer. NULL when i is out of range. */
+mg_node *mg_child(const mg_node *n, size_t i);
 
 /* A static, never-freed name such as "mul" or "pow_const"; "?" for an unknown op. */
 const char *mg_op_name(mg_op op);

@@ -8,22 +8,26 @@
 
 #include "mg.h"
 
-/* One scalar in the graph: 56 bytes, so that malloc's 64-byte size class holds it. */
+/* One scalar in the graph: a 40-byte header and its children inline, so that a
+   binary op's node (56 bytes) fits malloc's 64-byte size class. */
 struct mg_node {
     double value;                 /* forward result */
     double grad;                  /* accumulated d(root)/d(this) over backward calls */
-    mg_node *child[2];            /* operands; NULL where the op has fewer */
     union {
         double constant;          /* the plain number of a *_CONST op */
-        mg_node *next_dead;       /* release(): links nodes waiting to be freed */
+        mg_node *next_dead;       /* mg_release: links nodes waiting to be freed */
     } u;
-    _Atomic uint32_t refs;        /* references: holders plus parent nodes */
+    _Atomic uint32_t refs;        /* references: holders plus parent nodes' edges */
     uint32_t pending;             /* mg_backward scratch: parent edges not yet done */
     uint32_t index;               /* mg_backward scratch: position in its node list */
-    uint8_t op;                   /* an mg_op */
+    uint32_t op : 8;              /* an mg_op */
+    uint32_t nchild : 24;         /* number of operands, at most MG_MAX_CHILDREN */
+    mg_node *child[];             /* operands, each holding a reference */
 };
 
 /* node.c: allocation and lifetime */
+mg_node *mg__alloc_node(mg_op op, double value, uint32_t nchild);
+void mg__set_child(mg_node *n, uint32_t i, mg_node *c);
 mg_node *mg__new_node(mg_op op, double value, mg_node *a, mg_node *b, double constant);
 void *mg__malloc(size_t size);
 void *mg__realloc(void *p, size_t size);

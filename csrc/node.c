@@ -9,23 +9,40 @@ void *mg__malloc(size_t size) { return malloc(size); }
 void *mg__realloc(void *p, size_t size) { return realloc(p, size); }
 void mg__free(void *p) { free(p); }
 
-/* The one place nodes are born. Takes a reference to each non-NULL operand. */
-mg_node *mg__new_node(mg_op op, double value, mg_node *a, mg_node *b, double constant)
+/* The one place nodes are born: value set, gradient 0, one reference for the
+   caller, children still to be set with mg__set_child. */
+mg_node *mg__alloc_node(mg_op op, double value, uint32_t nchild)
 {
-    mg_node *n = mg__malloc(sizeof *n);
+    if (nchild > MG_MAX_CHILDREN) return NULL;
+    mg_node *n = mg__malloc(sizeof *n + nchild * sizeof n->child[0]);
     if (!n) return NULL;
     n->value = value;
     n->grad = 0.0;
-    n->child[0] = a;
-    n->child[1] = b;
-    n->u.constant = constant;
+    n->u.constant = 0.0;
     atomic_init(&n->refs, 1);
     n->pending = 0;
     n->index = 0;
-    n->op = (uint8_t)op;
-    if (a) atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
-    if (b) atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+    n->op = op;
+    n->nchild = nchild;
     atomic_fetch_add_explicit(&live_nodes, 1, memory_order_relaxed);
+    return n;
+}
+
+/* Makes c operand i of n, taking a reference to it. */
+void mg__set_child(mg_node *n, uint32_t i, mg_node *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    n->child[i] = c;
+}
+
+/* A node of up to two operands (a, then b; NULL where absent). */
+mg_node *mg__new_node(mg_op op, double value, mg_node *a, mg_node *b, double constant)
+{
+    mg_node *n = mg__alloc_node(op, value, (a != NULL) + (b != NULL));
+    if (!n) return NULL;
+    n->u.constant = constant;
+    if (a) mg__set_child(n, 0, a);
+    if (b) mg__set_child(n, 1, b);
     return n;
 }
 
@@ -63,9 +80,9 @@ void mg_release(mg_node *n)
     while (dead) {
         mg_node *d = dead;
         dead = d->u.next_dead;
-        for (int i = 0; i < 2; i++) {
+        for (uint32_t i = 0; i < d->nchild; i++) {
             mg_node *c = d->child[i];
-            if (c && drop_ref(c)) {
+            if (drop_ref(c)) {
                 c->u.next_dead = dead;
                 dead = c;
             }
@@ -89,9 +106,6 @@ double mg_constant(const mg_node *n)
     return n->op >= MG_OP_ADD_CONST ? n->u.constant : 0.0;
 }
 
-int mg_child_count(const mg_node *n) { return (n->child[0] != NULL) + (n->child[1] != NULL); }
+size_t mg_child_count(const mg_node *n) { return n->nchild; }
 
-mg_node *mg_child(const mg_node *n, int i)
-{
-    return (i == 0 || i == 1) ? n->child[i] : NULL;
-}
+mg_node *mg_child(const mg_node *n, size_t i) { return i < n->nchild ? n->child[i] : NULL; }
