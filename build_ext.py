@@ -14,7 +14,7 @@ from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
 CSRC = HERE / "csrc"
-SOURCES = ["node.c", "ops.c", "backward.c"]
+SOURCES = sorted(p.name for p in CSRC.glob("*.c"))  # every .c in csrc/ is the core
 
 
 def cdef_from_header(text: str) -> str:
