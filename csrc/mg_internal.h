@@ -3,7 +3,6 @@
 #ifndef MG_INTERNAL_H
 #define MG_INTERNAL_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 
 #include "mg.h"
@@ -17,7 +16,7 @@ struct mg_node {
         double constant;          /* the plain number of a *_CONST op */
         mg_node *next_dead;       /* mg_release: links nodes waiting to be freed */
     } u;
-    _Atomic uint32_t refs;        /* references: holders plus parent nodes' edges */
+    uint32_t refs;                /* references: holders plus parents' edges (graph lock) */
     uint32_t pending;             /* mg_backward scratch: parent edges not yet done */
     uint32_t index;               /* mg_backward scratch: position in its node list */
     uint32_t op : 8;              /* an mg_op */
@@ -27,7 +26,9 @@ struct mg_node {
 
 /* node.c: allocation and lifetime */
 mg_node *mg__alloc_node(mg_op op, double value, uint32_t nchild);
-void mg__set_child(mg_node *n, uint32_t i, mg_node *c);
+void mg__graph_lock(void);      /* guards every node's refs and the live count */
+void mg__graph_unlock(void);
+void mg__adopt(mg_node *n);     /* graph lock held: n's operands gain their edges */
 mg_node *mg__new_node(mg_op op, double value, mg_node *a, mg_node *b, double constant);
 void *mg__malloc(size_t size);
 void *mg__realloc(void *p, size_t size);

@@ -2,15 +2,24 @@
 #include <stdlib.h>
 
 #include "mg_internal.h"
-
-static _Atomic size_t live_nodes;
+#include "mg_lock.h"
 
 void *mg__malloc(size_t size) { return malloc(size); }
 void *mg__realloc(void *p, size_t size) { return realloc(p, size); }
 void mg__free(void *p) { free(p); }
 
-/* The one place nodes are born: value set, gradient 0, one reference for the
-   caller, children still to be set with mg__set_child. */
+/* Reference counts and the live count change under one lock, not with atomics: a
+   layer's node adds dozens of edges at once, and one lock round trip for all of them
+   is far cheaper than an atomic instruction per edge. A scalar op pays one lock
+   round trip to make its node and one to release it, as two atomics would cost. */
+static mg_lock graph_lock = MG_LOCK_INIT;
+static size_t live_nodes;   /* guarded by graph_lock */
+
+void mg__graph_lock(void) { mg_lock_acquire(&graph_lock); }
+void mg__graph_unlock(void) { mg_lock_release(&graph_lock); }
+
+/* The one place nodes are born: value set, gradient 0, the caller's reference, and
+   room for nchild operands, which the caller fills in before mg__adopt. */
 mg_node *mg__alloc_node(mg_op op, double value, uint32_t nchild)
 {
     if (nchild > MG_MAX_CHILDREN) return NULL;
@@ -19,20 +28,20 @@ mg_node *mg__alloc_node(mg_op op, double value, uint32_t nchild)
     n->value = value;
     n->grad = 0.0;
     n->u.constant = 0.0;
-    atomic_init(&n->refs, 1);
+    n->refs = 1;
     n->pending = 0;
     n->index = 0;
     n->op = op;
     n->nchild = nchild;
-    atomic_fetch_add_explicit(&live_nodes, 1, memory_order_relaxed);
     return n;
 }
 
-/* Makes c operand i of n, taking a reference to it. */
-void mg__set_child(mg_node *n, uint32_t i, mg_node *c)
+/* Makes a fully built node live: each operand gains a reference (one per edge, so
+   x * x holds x twice). The caller holds the graph lock. */
+void mg__adopt(mg_node *n)
 {
-    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
-    n->child[i] = c;
+    for (uint32_t i = 0; i < n->nchild; i++) n->child[i]->refs++;
+    live_nodes++;
 }
 
 /* A node of up to two operands (a, then b; NULL where absent). */
@@ -41,8 +50,11 @@ mg_node *mg__new_node(mg_op op, double value, mg_node *a, mg_node *b, double con
     mg_node *n = mg__alloc_node(op, value, (a != NULL) + (b != NULL));
     if (!n) return NULL;
     n->u.constant = constant;
-    if (a) mg__set_child(n, 0, a);
-    if (b) mg__set_child(n, 1, b);
+    if (a) n->child[0] = a;
+    if (b) n->child[a != NULL] = b;
+    mg__graph_lock();
+    mg__adopt(n);
+    mg__graph_unlock();
     return n;
 }
 
@@ -51,49 +63,48 @@ mg_node *mg_leaf(double value) { return mg__new_node(MG_OP_LEAF, value, NULL, NU
 mg_node *mg_retain(mg_node *n)
 {
     if (!n) return NULL;
-    /* Parents alone can never overflow the count (2^32 parents would need 256 GB),
-       but a caller's retains can: refuse the one that would. */
-    uint32_t refs = atomic_load_explicit(&n->refs, memory_order_relaxed);
-    do {
-        if (refs == UINT32_MAX) return NULL;
-    } while (!atomic_compare_exchange_weak_explicit(&n->refs, &refs, refs + 1,
-                                                    memory_order_relaxed,
-                                                    memory_order_relaxed));
-    return n;
-}
-
-/* Drops one reference; true when it was the last. The acquire/release pair orders
-   every other thread's last use of the node before the free. */
-static int drop_ref(mg_node *n)
-{
-    return atomic_fetch_sub_explicit(&n->refs, 1, memory_order_acq_rel) == 1;
+    mg__graph_lock();
+    /* Parents alone cannot overflow the count (2^32 edges would need 32 GB of child
+       pointers), but a caller's retains can: refuse the one that would. */
+    int ok = n->refs != UINT32_MAX;
+    if (ok) n->refs++;
+    mg__graph_unlock();
+    return ok ? n : NULL;
 }
 
 /* Freeing a chain of 10 million nodes must not recurse: dead nodes wait on a list
    threaded through their own (no longer needed) constant field. */
 void mg_release(mg_node *n)
 {
-    if (!n || !drop_ref(n)) return;
-    n->u.next_dead = NULL;
-    mg_node *dead = n;
-    size_t freed = 0;
-    while (dead) {
-        mg_node *d = dead;
-        dead = d->u.next_dead;
-        for (uint32_t i = 0; i < d->nchild; i++) {
-            mg_node *c = d->child[i];
-            if (drop_ref(c)) {
-                c->u.next_dead = dead;
-                dead = c;
+    if (!n) return;
+    mg__graph_lock();
+    if (--n->refs == 0) {
+        n->u.next_dead = NULL;
+        mg_node *dead = n;
+        while (dead) {
+            mg_node *d = dead;
+            dead = d->u.next_dead;
+            for (uint32_t i = 0; i < d->nchild; i++) {
+                mg_node *c = d->child[i];
+                if (--c->refs == 0) {
+                    c->u.next_dead = dead;
+                    dead = c;
+                }
             }
+            mg__free(d);
+            live_nodes--;
         }
-        mg__free(d);
-        freed++;
     }
-    atomic_fetch_sub_explicit(&live_nodes, freed, memory_order_relaxed);
+    mg__graph_unlock();
 }
 
-size_t mg_live_nodes(void) { return atomic_load_explicit(&live_nodes, memory_order_relaxed); }
+size_t mg_live_nodes(void)
+{
+    mg__graph_lock();
+    size_t live = live_nodes;
+    mg__graph_unlock();
+    return live;
+}
 
 double mg_value(const mg_node *n) { return n->value; }
 double mg_grad(const mg_node *n) { return n->grad; }
