@@ -105,6 +105,16 @@ static void propagate(mg_node *root, reachable *r)
 
 static reachable scratch;   /* guarded by backward_lock */
 
+/* mg_trim and mg_set_allocator: the arrays go back to the allocator they came from. */
+void mg__backward_trim(void)
+{
+    mg_lock_acquire(&backward_lock);
+    mg__free(scratch.nodes);
+    mg__free(scratch.saved);
+    scratch = (reachable){0};
+    mg_lock_release(&backward_lock);
+}
+
 int mg_backward(mg_node *root)
 {
     if (!root) return MG_EINVAL;

@@ -18,10 +18,17 @@
  * nothing); mg_backward() returns an MG_E* code. Numeric domain errors are not
  * failures: they follow IEEE 754 and PyTorch (log(-1) is nan, 1/0 is inf).
  *
- * Threads. All functions may be called from several threads at once, also on graphs
- * that share nodes: reference counts are atomic and mg_backward() calls run one at a
- * time. Writing a node's value or gradient (mg_set_value, mg_set_grad) while another
- * thread reads or backpropagates through that node is a data race, as in any library.
+ * Threads. Every function except mg_set_allocator may be called from several threads
+ * at once, also on graphs that share nodes: reference counts change under a lock and
+ * mg_backward() calls run one at a time. What the library does not order for you:
+ * writing a node's value or gradient (mg_set_value, mg_set_grad) while another thread
+ * reads it or backpropagates through it, and reading a gradient while another thread's
+ * mg_backward() may be adding to it, are data races, as in any library. mg_set_allocator
+ * must run while no other thread is inside the library (at startup, say).
+ *
+ * Memory. Every byte comes from one allocator: the C library's malloc, realloc and free,
+ * or the one given to mg_set_allocator. mg_backward() keeps its work arrays between
+ * calls; mg_trim() gives them back (call it before exit if a leak checker watches).
  *
  * Depth. No function recurses: graphs of any depth (a chain of 10 million nodes)
  * are built, backpropagated and freed in bounded stack space.
@@ -35,8 +42,12 @@
 extern "C" {
 #endif
 
-#define MG_VERSION "0.1.0"
-#define MG_VERSION_NUMBER 100   /* major * 10000 + minor * 100 + patch */
+/* The version of this header. The library's own is mg_version_number(). */
+#define MG_VERSION_MAJOR 0
+#define MG_VERSION_MINOR 1
+#define MG_VERSION_PATCH 0
+#define MG_VERSION "0.1.0"          /* "MAJOR.MINOR.PATCH" */
+#define MG_VERSION_NUMBER 100       /* MAJOR * 10000 + MINOR * 100 + PATCH, for #if */
 
 typedef struct mg_node mg_node;
 
@@ -145,6 +156,35 @@ int mg_backward(mg_node *root);
 /* The number of nodes allocated and not yet freed, in the whole process. Tests use it
    to prove that a workload leaks nothing. */
 size_t mg_live_nodes(void);
+
+/* MG_VERSION_NUMBER as the library was compiled: differs from the header's when a
+   program runs against another build of the shared library than it was compiled with. */
+int mg_version_number(void);
+
+/* ---- memory ------------------------------------------------------------------------ */
+
+/* An allocator: three functions with the contracts of malloc, realloc and free, each
+   given ctx. The library never asks for 0 bytes, never resizes or frees NULL, and
+   passes realloc_fn only pointers that came from malloc_fn or realloc_fn. A function
+   that cannot allocate returns NULL (and realloc_fn leaves the old block untouched). */
+typedef struct mg_allocator {
+    void *(*malloc_fn)(size_t size, void *ctx);
+    void *(*realloc_fn)(void *p, size_t size, void *ctx);
+    void (*free_fn)(void *p, void *ctx);
+    void *ctx;
+} mg_allocator;
+
+/* Makes a copy of *a the allocator of all later allocations; NULL restores the C
+   library's malloc, realloc and free. Gives back cached memory first (mg_trim).
+   Returns MG_OK; MG_EINVAL, changing nothing, if a function of *a is NULL or if any
+   node is alive (memory must go back to the allocator it came from; release every
+   object of the library first). Not thread-safe: no other call may run meanwhile. */
+int mg_set_allocator(const mg_allocator *a);
+
+/* Gives back the memory the library keeps cached between calls (mg_backward's work
+   arrays), so that a leak checker sees nothing at exit; the next mg_backward() simply
+   allocates again. Safe at any time, from any thread. */
+void mg_trim(void);
 
 #ifdef __cplusplus
 }

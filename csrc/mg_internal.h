@@ -34,6 +34,9 @@ void *mg__malloc(size_t size);
 void *mg__realloc(void *p, size_t size);
 void mg__free(void *p);
 
+/* backward.c: frees the work arrays mg_backward keeps between calls (takes its lock) */
+void mg__backward_trim(void);
+
 /* ops.c: the local derivative of each op, applied to one node's adjoint g */
 void mg__backward_step(mg_node *n, double g);
 

@@ -4,9 +4,36 @@
 #include "mg_internal.h"
 #include "mg_lock.h"
 
-void *mg__malloc(size_t size) { return malloc(size); }
-void *mg__realloc(void *p, size_t size) { return realloc(p, size); }
-void mg__free(void *p) { free(p); }
+/* The allocator in use. `custom` stays 0 while it is the C library's, so that a node,
+   made and freed millions of times, costs one predictable branch and a direct call to
+   malloc, not a call through a pointer. mg_set_allocator documents that it must not
+   race with other calls, so these are plain variables read without a lock. */
+static int custom;
+static mg_allocator current;
+
+/* Every allocation of the core goes through these three. An installed allocator never
+   sees a size of 0 (so NULL always means failure) nor a NULL pointer to resize or free. */
+void *mg__malloc(size_t size)
+{
+    if (!custom) return malloc(size);
+    return current.malloc_fn(size ? size : 1, current.ctx);
+}
+
+void *mg__realloc(void *p, size_t size)
+{
+    if (!custom) return realloc(p, size);
+    if (!p) return current.malloc_fn(size ? size : 1, current.ctx);
+    return current.realloc_fn(p, size ? size : 1, current.ctx);
+}
+
+void mg__free(void *p)
+{
+    if (!custom) {
+        free(p);
+    } else if (p) {
+        current.free_fn(p, current.ctx);
+    }
+}
 
 /* Reference counts and the live count change under one lock, not with atomics: a
    layer's node adds dozens of edges at once, and one lock round trip for all of them
@@ -105,6 +132,27 @@ size_t mg_live_nodes(void)
     mg__graph_unlock();
     return live;
 }
+
+/* Memory must go back to the allocator it came from, so the allocator changes only
+   when no node is alive and the cached work arrays have been given back. */
+int mg_set_allocator(const mg_allocator *a)
+{
+    if (a && (!a->malloc_fn || !a->realloc_fn || !a->free_fn)) return MG_EINVAL;
+    if (mg_live_nodes() != 0) return MG_EINVAL;
+    mg_trim();
+    if (a) {
+        current = *a;
+        custom = 1;
+    } else {
+        custom = 0;
+        current = (mg_allocator){0};
+    }
+    return MG_OK;
+}
+
+void mg_trim(void) { mg__backward_trim(); }
+
+int mg_version_number(void) { return MG_VERSION_NUMBER; }
 
 double mg_value(const mg_node *n) { return n->value; }
 double mg_grad(const mg_node *n) { return n->grad; }
