@@ -40,11 +40,13 @@ def compile_args() -> list[str]:
     return ["-std=c11", "-O2"]
 
 
+PUBLIC_HEADERS = ["mg.h", "mg_nn.h"]  # what Python sees of the core, in include order
+
 ffibuilder = FFI()
-ffibuilder.cdef(cdef_from_header((CSRC / "mg.h").read_text()))
+ffibuilder.cdef("\n".join(cdef_from_header((CSRC / h).read_text()) for h in PUBLIC_HEADERS))
 ffibuilder.set_source(
     "pymicrograd._C",
-    '#include "mg.h"',
+    "".join(f'#include "{h}"\n' for h in PUBLIC_HEADERS),
     sources=[str((CSRC / name).relative_to(HERE)) for name in SOURCES],
     include_dirs=[str(CSRC.relative_to(HERE))],
     extra_compile_args=compile_args(),

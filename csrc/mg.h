@@ -59,8 +59,8 @@ typedef struct mg_node mg_node;
 #define MG_ENOMEM  1   /* an allocation failed; nothing was changed */
 #define MG_EINVAL  2   /* an argument was NULL or out of range; nothing was changed */
 
-/* The op that made a node. Ops ending in _CONST fold a plain number operand into the
-   node (see mg_constant) instead of allocating a node for it. */
+/* The op that made a node. From MG_OP_ADD_CONST on, every op folds a plain number
+   operand into the node (see mg_constant) instead of allocating a node for it. */
 typedef enum mg_op {
     MG_OP_LEAF = 0,    /* made by mg_leaf: no children */
     MG_OP_ADD,         /* a + b */
@@ -74,6 +74,13 @@ typedef enum mg_op {
     MG_OP_EXP,         /* exp(a) */
     MG_OP_LOG,         /* natural log of a */
     MG_OP_SIGMOID,     /* 1 / (1 + exp(-a)) */
+    MG_OP_NEURON_LINEAR,   /* b + sum_i w_i x_i; children w_0..w_n-1, x_0..x_n-1, b */
+    MG_OP_NEURON_TANH,     /* tanh of that (mg_nn.h: mg_neuron) */
+    MG_OP_NEURON_RELU,     /* relu of that */
+    MG_OP_NEURON_SIGMOID,  /* sigmoid of that */
+    MG_OP_SUM,         /* sum of all children (mg_nn.h: mg_sum) */
+    MG_OP_SUM_SQUARES, /* sum of the children's squares */
+    MG_OP_LOGSUMEXP,   /* log(sum_i exp(x_i)), computed without overflow */
     MG_OP_ADD_CONST,   /* a + c */
     MG_OP_MUL_CONST,   /* a * c */
     MG_OP_DIV_CONST,   /* a / c */
@@ -81,6 +88,7 @@ typedef enum mg_op {
     MG_OP_RSUB_CONST,  /* c - a */
     MG_OP_RDIV_CONST,  /* c / a */
     MG_OP_RPOW_CONST,  /* c ** a */
+    MG_OP_BCE_LOGITS,  /* binary cross-entropy of logit a against target c */
     MG_OP_COUNT        /* number of ops; not an op */
 } mg_op;
 

@@ -40,4 +40,11 @@ void mg__backward_trim(void);
 /* ops.c: the local derivative of each op, applied to one node's adjoint g */
 void mg__backward_step(mg_node *n, double g);
 
+/* nn.c: the backward halves of the neural-network ops, called by mg__backward_step */
+void mg__neuron_backward(mg_node *out, double g);
+void mg__sum_backward(mg_node *out, double g);
+void mg__sum_squares_backward(mg_node *out, double g);
+void mg__logsumexp_backward(mg_node *out, double g);
+void mg__bce_logits_backward(mg_node *out, double g);
+
 #endif /* MG_INTERNAL_H */

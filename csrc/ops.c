@@ -4,7 +4,8 @@
  * below it receives g = d(root)/d(out) for one node `out` and adds, for each operand x,
  * g * d(out)/d(x) to x->grad (during mg_backward, grad holds this call's adjoint).
  * Where PyTorch defines a value at a kink or pole (relu at 0, x ** 0 at 0), we take
- * the same one. mg__backward_step at the bottom dispatches on the op.
+ * the same one. mg__backward_step at the bottom dispatches on the op; the n-ary ops
+ * of neural networks (neuron, sum, ...) have their pairs in nn.c.
  */
 #include <math.h>
 
@@ -230,6 +231,13 @@ void mg__backward_step(mg_node *n, double g)
     case MG_OP_EXP: exp_backward(n, g); break;
     case MG_OP_LOG: log_backward(n, g); break;
     case MG_OP_SIGMOID: sigmoid_backward(n, g); break;
+    case MG_OP_NEURON_LINEAR:
+    case MG_OP_NEURON_TANH:
+    case MG_OP_NEURON_RELU:
+    case MG_OP_NEURON_SIGMOID: mg__neuron_backward(n, g); break;
+    case MG_OP_SUM: mg__sum_backward(n, g); break;
+    case MG_OP_SUM_SQUARES: mg__sum_squares_backward(n, g); break;
+    case MG_OP_LOGSUMEXP: mg__logsumexp_backward(n, g); break;
     case MG_OP_ADD_CONST: add_const_backward(n, g); break;
     case MG_OP_MUL_CONST: mul_const_backward(n, g); break;
     case MG_OP_DIV_CONST: div_const_backward(n, g); break;
@@ -237,6 +245,7 @@ void mg__backward_step(mg_node *n, double g)
     case MG_OP_RSUB_CONST: rsub_const_backward(n, g); break;
     case MG_OP_RDIV_CONST: rdiv_const_backward(n, g); break;
     case MG_OP_RPOW_CONST: rpow_const_backward(n, g); break;
+    case MG_OP_BCE_LOGITS: mg__bce_logits_backward(n, g); break;
     case MG_OP_COUNT: break;
     }
 }
@@ -248,10 +257,14 @@ const char *mg_op_name(mg_op op)
         [MG_OP_MUL] = "mul", [MG_OP_DIV] = "div", [MG_OP_POW] = "pow",
         [MG_OP_NEG] = "neg", [MG_OP_TANH] = "tanh", [MG_OP_RELU] = "relu",
         [MG_OP_EXP] = "exp", [MG_OP_LOG] = "log", [MG_OP_SIGMOID] = "sigmoid",
+        [MG_OP_NEURON_LINEAR] = "neuron_linear", [MG_OP_NEURON_TANH] = "neuron_tanh",
+        [MG_OP_NEURON_RELU] = "neuron_relu", [MG_OP_NEURON_SIGMOID] = "neuron_sigmoid",
+        [MG_OP_SUM] = "sum", [MG_OP_SUM_SQUARES] = "sum_squares",
+        [MG_OP_LOGSUMEXP] = "logsumexp",
         [MG_OP_ADD_CONST] = "add_const", [MG_OP_MUL_CONST] = "mul_const",
         [MG_OP_DIV_CONST] = "div_const", [MG_OP_POW_CONST] = "pow_const",
         [MG_OP_RSUB_CONST] = "rsub_const", [MG_OP_RDIV_CONST] = "rdiv_const",
-        [MG_OP_RPOW_CONST] = "rpow_const",
+        [MG_OP_RPOW_CONST] = "rpow_const", [MG_OP_BCE_LOGITS] = "bce_logits",
     };
     return ((unsigned)op < MG_OP_COUNT) ? names[op] : "?";
 }

@@ -1,0 +1,143 @@
+/* loss.c -- losses as graph nodes, composed from the ops of ops.c and nn.c.
+ *
+ * Each loss builds one small node per sample (the error, the margin, the
+ * cross-entropy), then one n-ary node over all of them, so a picture of the graph
+ * shows every term. Per-sample nodes are released as soon as the node above holds
+ * them. A mean is a sum divided by n, as torch computes it.
+ */
+#include "mg_internal.h"
+#include "mg_nn.h"
+
+static void release_all(mg_node **nodes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) mg_release(nodes[i]);
+}
+
+/* Returns combine(terms[0..n)) after making term i with make_term(i); NULL if any
+   step fails. Owns and releases the terms. */
+typedef mg_node *(*term_fn)(size_t i, const void *ctx);
+typedef mg_node *(*combine_fn)(mg_node *const *terms, size_t n);
+
+static mg_node *reduce_terms(size_t n, term_fn make_term, const void *ctx, combine_fn combine)
+{
+    if (n == 0) return NULL;
+    mg_node **terms = mg__malloc(n * sizeof *terms);
+    if (!terms) return NULL;
+    size_t made = 0;
+    while (made < n && (terms[made] = make_term(made, ctx))) made++;
+    mg_node *out = made == n ? combine(terms, n) : NULL;
+    release_all(terms, made);
+    mg__free(terms);
+    return out;
+}
+
+/* sum / n, releasing the sum */
+static mg_node *mean_of(mg_node *sum, size_t n)
+{
+    mg_node *mean = mg_div_const(sum, (double)n);
+    mg_release(sum);
+    return mean;
+}
+
+typedef struct {
+    mg_node *const *x;
+    const double *target;
+} pairs;
+
+/* ---- squared errors: term i = pred_i - target_i, then their sum of squares -------- */
+
+static mg_node *error_term(size_t i, const void *ctx)
+{
+    const pairs *p = ctx;
+    return mg_add_const(p->x[i], -p->target[i]);   /* x + (-t) is exactly x - t */
+}
+
+mg_node *mg_sse_loss(mg_node *const *pred, const double *target, size_t n)
+{
+    if (!pred || !target) return NULL;
+    pairs p = {pred, target};
+    return reduce_terms(n, error_term, &p, mg_sum_squares);
+}
+
+mg_node *mg_mse_loss(mg_node *const *pred, const double *target, size_t n)
+{
+    mg_node *sse = mg_sse_loss(pred, target, n);
+    return sse ? mean_of(sse, n) : NULL;
+}
+
+/* ---- hinge: term i = relu(1 - label_i * score_i), then the mean ------------------- */
+
+static mg_node *hinge_term(size_t i, const void *ctx)
+{
+    const pairs *p = ctx;
+    mg_node *margin = mg_mul_const(p->x[i], -p->target[i]);   /* -y * s */
+    mg_node *slack = mg_add_const(margin, 1.0);               /* 1 - y * s */
+    mg_release(margin);
+    mg_node *term = mg_relu(slack);
+    mg_release(slack);
+    return term;
+}
+
+mg_node *mg_hinge_loss(mg_node *const *score, const double *label, size_t n)
+{
+    if (!score || !label) return NULL;
+    pairs p = {score, label};
+    mg_node *sum = reduce_terms(n, hinge_term, &p, mg_sum);
+    return sum ? mean_of(sum, n) : NULL;
+}
+
+/* ---- binary cross-entropy with logits: the mean of mg_bce_with_logits ------------- */
+
+static mg_node *bce_term(size_t i, const void *ctx)
+{
+    const pairs *p = ctx;
+    return mg_bce_with_logits(p->x[i], p->target[i]);
+}
+
+mg_node *mg_bce_with_logits_loss(mg_node *const *logit, const double *target, size_t n)
+{
+    if (!logit || !target) return NULL;
+    pairs p = {logit, target};
+    mg_node *sum = reduce_terms(n, bce_term, &p, mg_sum);
+    return sum ? mean_of(sum, n) : NULL;
+}
+
+/* ---- softmax cross-entropy: term i = logsumexp(row_i) - row_i[label_i] ------------ */
+
+typedef struct {
+    mg_node *const *logits;
+    const size_t *label;
+    size_t k;
+} rows;
+
+static mg_node *cross_entropy_term(size_t i, const void *ctx)
+{
+    const rows *r = ctx;
+    mg_node *const *row = r->logits + i * r->k;
+    mg_node *lse = mg_logsumexp(row, r->k);
+    mg_node *term = lse ? mg_sub(lse, row[r->label[i]]) : NULL;
+    mg_release(lse);
+    return term;
+}
+
+mg_node *mg_cross_entropy_loss(mg_node *const *logits, const size_t *label, size_t n,
+                               size_t k)
+{
+    if (!logits || !label || k == 0) return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (label[i] >= k) return NULL;
+    rows r = {logits, label, k};
+    mg_node *sum = reduce_terms(n, cross_entropy_term, &r, mg_sum);
+    return sum ? mean_of(sum, n) : NULL;
+}
+
+/* ---- L2 penalty: alpha * sum of squares ------------------------------------------ */
+
+mg_node *mg_l2_penalty(mg_node *const *p, size_t n, double alpha)
+{
+    mg_node *squares = p ? mg_sum_squares(p, n) : NULL;
+    if (!squares) return NULL;
+    mg_node *penalty = mg_mul_const(squares, alpha);
+    mg_release(squares);
+    return penalty;
+}

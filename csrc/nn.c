@@ -1,0 +1,349 @@
+/* nn.c -- n-ary nodes (neuron, sum, sum of squares, logsumexp), binary cross-entropy,
+ * and dense layers built from neuron nodes.
+ *
+ * As in ops.c, each node's forward sits above its backward, which receives g, the
+ * adjoint of `out`, and adds g * d(out)/d(operand) to each operand's grad. A node is
+ * allocated and filled in completely first and made live (mg__adopt, under the graph
+ * lock) only when nothing can fail any more, so a failed call leaves nothing behind.
+ */
+#include <math.h>
+
+#include "mg_internal.h"
+#include "mg_nn.h"
+
+/* Makes every node of a fully built batch live with one lock round trip. */
+static void adopt_all(mg_node *const *nodes, size_t n)
+{
+    mg__graph_lock();
+    for (size_t i = 0; i < n; i++) mg__adopt(nodes[i]);
+    mg__graph_unlock();
+}
+
+static int any_null(mg_node *const *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!x[i]) return 1;
+    return 0;
+}
+
+/* ---- neuron: out = act(b + sum_i w_i x_i); children w[0..n), x[0..n), b ---------- */
+
+static double activate(mg_activation act, double z)
+{
+    switch (act) {
+    case MG_ACT_TANH: return tanh(z);
+    case MG_ACT_RELU: return z > 0.0 ? z : (z == z ? 0.0 : z);
+    case MG_ACT_SIGMOID: return z >= 0.0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+    case MG_ACT_LINEAR: break;
+    }
+    return z;
+}
+
+_Static_assert(MG_OP_NEURON_SIGMOID - MG_OP_NEURON_LINEAR == MG_ACT_SIGMOID,
+               "neuron ops follow the order of mg_activation");
+
+/* A neuron node, filled in but not yet live. */
+static mg_node *neuron_alloc(mg_node *const *w, mg_node *const *x, size_t n, mg_node *b,
+                             mg_activation act)
+{
+    if (n > (MG_MAX_CHILDREN - 1) / 2) return NULL;
+    mg_node *out = mg__alloc_node((mg_op)(MG_OP_NEURON_LINEAR + act), 0.0,
+                                  (uint32_t)(2 * n + 1));
+    if (!out) return NULL;
+    double z = b->value;   /* left to right from b, as micrograd's sum(..., b) */
+    for (size_t i = 0; i < n; i++) {
+        z += w[i]->value * x[i]->value;
+        out->child[i] = w[i];
+        out->child[n + i] = x[i];
+    }
+    out->child[2 * n] = b;
+    out->value = activate(act, z);
+    return out;
+}
+
+static int valid_activation(mg_activation act)
+{
+    return act == MG_ACT_LINEAR || act == MG_ACT_TANH || act == MG_ACT_RELU ||
+           act == MG_ACT_SIGMOID;
+}
+
+mg_node *mg_neuron(mg_node *const *w, mg_node *const *x, size_t n, mg_node *b,
+                   mg_activation act)
+{
+    if (!b || !valid_activation(act) || (n && (!w || !x)) || any_null(w, n) || any_null(x, n))
+        return NULL;
+    mg_node *out = neuron_alloc(w, x, n, b, act);
+    if (out) adopt_all(&out, 1);
+    return out;
+}
+
+void mg__neuron_backward(mg_node *out, double g)
+{
+    size_t n = (out->nchild - 1) / 2;
+    mg_node **w = out->child, **x = out->child + n, *b = out->child[2 * n];
+    double y = out->value, dz;   /* dz = g * act'(z), written with the output y */
+    switch ((mg_op)out->op) {
+    case MG_OP_NEURON_TANH: dz = g * (1.0 - y * y); break;
+    case MG_OP_NEURON_RELU: dz = y <= 0.0 ? 0.0 : g; break;   /* nan passes, as torch */
+    case MG_OP_NEURON_SIGMOID: dz = g * (1.0 - y) * y; break;
+    default: dz = g; break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        w[i]->grad += dz * x[i]->value;
+        x[i]->grad += dz * w[i]->value;
+    }
+    b->grad += dz;
+}
+
+/* ---- sum: out = x_0 + x_1 + ...; d/dx_i = 1 ----------------------------------------- */
+
+static mg_node *nary_alloc(mg_op op, mg_node *const *x, size_t n)
+{
+    if (!x || n == 0 || n > MG_MAX_CHILDREN || any_null(x, n)) return NULL;
+    mg_node *out = mg__alloc_node(op, 0.0, (uint32_t)n);
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) out->child[i] = x[i];
+    return out;
+}
+
+mg_node *mg_sum(mg_node *const *x, size_t n)
+{
+    mg_node *out = nary_alloc(MG_OP_SUM, x, n);
+    if (!out) return NULL;
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += x[i]->value;
+    out->value = s;
+    adopt_all(&out, 1);
+    return out;
+}
+
+void mg__sum_backward(mg_node *out, double g)
+{
+    for (uint32_t i = 0; i < out->nchild; i++) out->child[i]->grad += g;
+}
+
+/* ---- sum_squares: out = x_0^2 + x_1^2 + ...; d/dx_i = 2 x_i ------------------------- */
+
+mg_node *mg_sum_squares(mg_node *const *x, size_t n)
+{
+    mg_node *out = nary_alloc(MG_OP_SUM_SQUARES, x, n);
+    if (!out) return NULL;
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += x[i]->value * x[i]->value;
+    out->value = s;
+    adopt_all(&out, 1);
+    return out;
+}
+
+void mg__sum_squares_backward(mg_node *out, double g)
+{
+    for (uint32_t i = 0; i < out->nchild; i++) {
+        mg_node *c = out->child[i];
+        c->grad += g * (2.0 * c->value);
+    }
+}
+
+/* ---- logsumexp: out = log(sum_i exp(x_i)); d/dx_i = exp(x_i - out) = softmax_i ------ */
+
+mg_node *mg_logsumexp(mg_node *const *x, size_t n)
+{
+    mg_node *out = nary_alloc(MG_OP_LOGSUMEXP, x, n);
+    if (!out) return NULL;
+    /* Subtract the largest x so that no exp overflows; an infinite largest x is not
+       subtracted (inf - inf is nan), as torch.logsumexp does. */
+    double m = -INFINITY;
+    for (size_t i = 0; i < n; i++) m = fmax(m, x[i]->value);
+    if (isinf(m)) m = 0.0;
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += exp(x[i]->value - m);
+    out->value = m + log(s);
+    adopt_all(&out, 1);
+    return out;
+}
+
+void mg__logsumexp_backward(mg_node *out, double g)
+{
+    for (uint32_t i = 0; i < out->nchild; i++) {
+        mg_node *c = out->child[i];
+        c->grad += g * exp(c->value - out->value);
+    }
+}
+
+/* ---- bce_logits: out = max(x,0) - x*t + log(1 + exp(-|x|)); d/dx = sigmoid(x) - t --- */
+
+mg_node *mg_bce_with_logits(mg_node *x, double t)
+{
+    if (!x) return NULL;
+    double v = x->value;
+    double value = fmax(v, 0.0) - v * t + log1p(exp(-fabs(v)));
+    return mg__new_node(MG_OP_BCE_LOGITS, value, x, NULL, t);
+}
+
+void mg__bce_logits_backward(mg_node *out, double g)
+{
+    mg_node *x = out->child[0];
+    x->grad += g * (activate(MG_ACT_SIGMOID, x->value) - out->u.constant);
+}
+
+/* ---- dense layers --------------------------------------------------------------------- */
+
+struct mg_layer {
+    size_t nin, nout;
+    mg_activation act;
+    mg_node **params;   /* nout rows of nin weights and a bias; the layer holds a
+                           reference to each */
+};
+
+static void release_all(mg_node *const *nodes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) mg_release(nodes[i]);
+}
+
+mg_layer *mg_layer_new(size_t nin, size_t nout, mg_activation act, const double *init)
+{
+    if (nin == 0 || nout == 0 || !valid_activation(act)) return NULL;
+    if (nin > (MG_MAX_CHILDREN - 1) / 2 || nout > SIZE_MAX / sizeof(mg_node *) / (nin + 1))
+        return NULL;
+    size_t count = nout * (nin + 1);
+    mg_layer *layer = mg__malloc(sizeof *layer);
+    mg_node **params = mg__malloc(count * sizeof *params);
+    if (!layer || !params) goto fail;
+    for (size_t i = 0; i < count; i++) {
+        params[i] = mg_leaf(init ? init[i] : 0.0);
+        if (!params[i]) {
+            release_all(params, i);
+            goto fail;
+        }
+    }
+    *layer = (mg_layer){.nin = nin, .nout = nout, .act = act, .params = params};
+    return layer;
+fail:
+    mg__free(params);
+    mg__free(layer);
+    return NULL;
+}
+
+void mg_layer_free(mg_layer *layer)
+{
+    if (!layer) return;
+    release_all(layer->params, mg_layer_param_count(layer));
+    mg__free(layer->params);
+    mg__free(layer);
+}
+
+size_t mg_layer_nin(const mg_layer *layer) { return layer->nin; }
+size_t mg_layer_nout(const mg_layer *layer) { return layer->nout; }
+mg_activation mg_layer_activation(const mg_layer *layer) { return layer->act; }
+size_t mg_layer_param_count(const mg_layer *layer) { return layer->nout * (layer->nin + 1); }
+
+mg_node *mg_layer_param(const mg_layer *layer, size_t i)
+{
+    return i < mg_layer_param_count(layer) ? layer->params[i] : NULL;
+}
+
+/* Neuron j of the layer over in[], not yet live. */
+static mg_node *layer_neuron_alloc(const mg_layer *layer, size_t j, mg_node *const *in)
+{
+    mg_node *const *row = layer->params + j * (layer->nin + 1);
+    return neuron_alloc(row, in, layer->nin, row[layer->nin], layer->act);
+}
+
+int mg_layer_forward(const mg_layer *layer, mg_node *const *in, mg_node **out)
+{
+    if (!layer || !in || !out || any_null(in, layer->nin)) return MG_EINVAL;
+    for (size_t j = 0; j < layer->nout; j++) {
+        out[j] = layer_neuron_alloc(layer, j, in);
+        if (!out[j]) {
+            for (size_t k = 0; k < j; k++) mg__free(out[k]);   /* never made live */
+            return MG_ENOMEM;
+        }
+    }
+    adopt_all(out, layer->nout);
+    return MG_OK;
+}
+
+int mg_layer_forward_neuron(const mg_layer *layer, size_t j, mg_node *const *in,
+                            mg_node **out)
+{
+    if (!layer || !in || !out || j >= layer->nout || any_null(in, layer->nin))
+        return MG_EINVAL;
+    mg_node *n = layer_neuron_alloc(layer, j, in);
+    if (!n) return MG_ENOMEM;
+    adopt_all(&n, 1);
+    *out = n;
+    return MG_OK;
+}
+
+static int valid_mlp(mg_layer *const *layers, size_t nlayers)
+{
+    if (!layers || nlayers == 0) return 0;
+    for (size_t l = 0; l < nlayers; l++) {
+        if (!layers[l]) return 0;
+        if (l > 0 && layers[l]->nin != layers[l - 1]->nout) return 0;
+    }
+    return 1;
+}
+
+/* The forward pass through every layer; hidden outputs live in `work` (two halves of
+   the widest layer's size) and are released once the next layer holds them. */
+static int mlp_forward(mg_layer *const *layers, size_t nlayers, mg_node *const *in,
+                       mg_node **out, mg_node **work, size_t width)
+{
+    mg_node *const *cur = in;
+    for (size_t l = 0; l < nlayers; l++) {
+        mg_node **next = l + 1 == nlayers ? out : work + (l % 2) * width;
+        int rc = mg_layer_forward(layers[l], cur, next);
+        if (l > 0) release_all(cur, layers[l - 1]->nout);
+        if (rc != MG_OK) return rc;
+        cur = next;
+    }
+    return MG_OK;
+}
+
+static size_t widest(mg_layer *const *layers, size_t nlayers)
+{
+    size_t width = 0;
+    for (size_t l = 0; l < nlayers; l++)
+        if (layers[l]->nout > width) width = layers[l]->nout;
+    return width;
+}
+
+int mg_mlp_forward(mg_layer *const *layers, size_t nlayers, mg_node *const *in,
+                   mg_node **out)
+{
+    if (!valid_mlp(layers, nlayers) || !in || !out) return MG_EINVAL;
+    size_t width = widest(layers, nlayers);
+    mg_node **work = mg__malloc(2 * width * sizeof *work);
+    if (!work) return MG_ENOMEM;
+    int rc = mlp_forward(layers, nlayers, in, out, work, width);
+    mg__free(work);
+    return rc;
+}
+
+int mg_mlp_forward_batch(mg_layer *const *layers, size_t nlayers, const double *x,
+                         size_t batch, mg_node **out)
+{
+    if (!valid_mlp(layers, nlayers) || (batch && (!x || !out))) return MG_EINVAL;
+    size_t nin = layers[0]->nin, nout = layers[nlayers - 1]->nout;
+    size_t width = widest(layers, nlayers);
+    mg_node **work = mg__malloc((2 * width + nin) * sizeof *work);
+    if (!work) return MG_ENOMEM;
+    mg_node **leaves = work + 2 * width;
+    int rc = MG_OK;
+    size_t done = 0;
+    for (; done < batch && rc == MG_OK; done++) {
+        size_t made = 0;
+        while (made < nin && (leaves[made] = mg_leaf(x[done * nin + made]))) made++;
+        rc = made < nin ? MG_ENOMEM
+                        : mlp_forward(layers, nlayers, leaves, out + done * nout, work, width);
+        release_all(leaves, made);   /* the first layer's nodes hold them now */
+    }
+    if (rc != MG_OK) release_all(out, (done - 1) * nout);   /* rows before the failed one */
+    mg__free(work);
+    return rc;
+}
+
+void mg_layer_zero_grad(mg_layer *layer)
+{
+    for (size_t i = 0; i < mg_layer_param_count(layer); i++) layer->params[i]->grad = 0.0;
+}
