@@ -8,9 +8,10 @@
 (-0.000545, 0.000363)
 """
 
+from . import losses, nn, optim
 from ._core import live_nodes
 from .engine import Number, Tensor, Value
 
 __version__ = "0.1.0"
 
-__all__ = ["Number", "Tensor", "Value", "__version__", "live_nodes"]
+__all__ = ["Number", "Tensor", "Value", "__version__", "live_nodes", "losses", "nn", "optim"]

@@ -1,0 +1,177 @@
+"""Conversions between Python values and the C arrays that mg_nn.h functions take.
+
+nn, losses and optim all hand whole lists to one C call; this module is where a list
+of Tensors becomes an ``mg_node *[]``, a list of numbers a ``double[]``, and an array
+of new C references a list of Tensors. Each conversion is one pass over the list,
+once per C call; nothing here runs per scalar op of a graph.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ._core import ffi, lib
+from .engine import Tensor
+
+__all__ = [
+    "as_float",
+    "as_floats",
+    "as_tensors",
+    "input_nodes",
+    "node_array",
+    "plain_inputs",
+    "wrap_new",
+    "wrap_nodes",
+]
+
+_new = object.__new__
+_release = lib.mg_release
+
+
+def out_of_memory(what: str) -> MemoryError:
+    """The MemoryError for a C constructor that returned NULL after valid arguments."""
+    return MemoryError(f"{what}: the C core could not allocate memory")
+
+
+def wrap_new(node: Any, what: str) -> Tensor:
+    """Wrap one new C reference in a Tensor (NULL: MemoryError naming `what`)."""
+    if not node:
+        raise out_of_memory(what)
+    out = _new(Tensor)
+    out._node = node
+    return out
+
+
+def wrap_nodes(nodes: Any, start: int, count: int) -> list[Tensor]:
+    """Wrap ``nodes[start:start + count]``, new C references, in Tensors (taking them)."""
+    out = []
+    for i in range(start, start + count):
+        t = _new(Tensor)
+        t._node = nodes[i]
+        out.append(t)
+    return out
+
+
+def as_tensors(xs: Tensor | Iterable[Tensor], what: str) -> list[Tensor]:
+    """`xs` as a non-empty list of Tensors; a single Tensor is a list of one.
+
+    Raises TypeError naming `what` and the index of an element that is not a Tensor,
+    and ValueError when there is no element.
+    """
+    if isinstance(xs, Tensor):
+        return [xs]
+    if isinstance(xs, (str, bytes)) or not isinstance(xs, Iterable):
+        raise TypeError(f"{what} must be a Tensor or a list of Tensors, "
+                        f"not {type(xs).__name__}")
+    out = list(xs)
+    if not out:
+        raise ValueError(f"{what} must not be empty")
+    for i, x in enumerate(out):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{what}[{i}] must be a Tensor, not {type(x).__name__}")
+    return out
+
+
+def node_array(xs: Sequence[Tensor]) -> Any:
+    """An ``mg_node *[]`` of the nodes of `xs` (borrowed: valid while `xs` lives)."""
+    return ffi.new("mg_node *[]", [x._node for x in xs])
+
+
+def as_float(x: object, what: str) -> float:
+    """`x` as a float if it is a real number (not a Tensor), else TypeError naming `what`."""
+    if type(x) is float:
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, Tensor):
+        return float(x)
+    raise TypeError(f"{what} must be an int or float, not {type(x).__name__}")
+
+
+def as_floats(xs: object, what: str, *, finite: bool = False) -> list[float]:
+    """`xs` (a number or an iterable of numbers, e.g. a numpy array) as a list of floats.
+
+    Raises TypeError naming `what` and the index of an element that is not a real
+    number (a Tensor is not: it would silently become a constant), and ValueError for
+    a non-finite element when `finite` is set.
+    """
+    if isinstance(xs, numbers.Real):
+        items: list[object] = [xs]
+    elif isinstance(xs, (str, bytes)) or not isinstance(xs, Iterable):
+        raise TypeError(f"{what} must be a list of numbers, not {type(xs).__name__}")
+    else:
+        items = list(xs)
+    out = []
+    for i, x in enumerate(items):
+        v = as_float(x, f"{what}[{i}]")
+        if finite and not math.isfinite(v):
+            raise ValueError(f"{what}[{i}] must be finite, got {v!r}")
+        out.append(v)
+    return out
+
+
+def _input_list(x: object, nin: int) -> list[object]:
+    """The inputs of a forward pass as a list of length `nin` (ValueError otherwise).
+
+    A single Tensor or number stands for one input, so that a layer with one output
+    can feed a layer with one input directly.
+    """
+    if isinstance(x, (Tensor, numbers.Real)):
+        items: list[object] = [x]
+    elif isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+        raise TypeError(f"inputs must be a list of Tensors or numbers, "
+                        f"not {type(x).__name__}")
+    else:
+        items = list(x)
+    if len(items) != nin:
+        raise ValueError(f"expected {nin} inputs, got {len(items)}")
+    return items
+
+
+def plain_inputs(x: object, nin: int) -> tuple[list[object], Any]:
+    """Check the inputs of a forward pass; if all are plain numbers, also a ``double[]``.
+
+    Returns ``(items, values)``: `items` is the list of `nin` inputs; `values` is a
+    ``double[]`` of them when every one is an int or float (a forward pass can then
+    make its input leaves in C), else None. Raises ValueError on a wrong length and
+    TypeError on an input that is neither a Tensor nor a real number.
+    """
+    items = _input_list(x, nin)
+    simple = True
+    for i, v in enumerate(items):
+        t = type(v)
+        if t is float or t is int:
+            continue
+        if isinstance(v, Tensor):
+            return items, None
+        as_float(v, f"input {i}")
+        simple = False
+    return items, ffi.new("double[]", items if simple else [float(v) for v in items])  # type: ignore[arg-type]
+
+
+def input_nodes(items: list[object]) -> tuple[Any, list[Any]]:
+    """An ``mg_node *[]`` for checked inputs: Tensors as they are, numbers as new leaves.
+
+    Returns ``(array, temporaries)``: release each temporary leaf (``release_all``)
+    once the nodes built on it hold their own references.
+    """
+    nodes: list[Any] = []
+    temps: list[Any] = []
+    for v in items:
+        if isinstance(v, Tensor):
+            nodes.append(v._node)
+        else:
+            leaf = lib.mg_leaf(float(v))  # type: ignore[arg-type]
+            if not leaf:
+                release_all(temps)
+                raise out_of_memory("forward")
+            temps.append(leaf)
+            nodes.append(leaf)
+    return ffi.new("mg_node *[]", nodes), temps
+
+
+def release_all(nodes: Iterable[Any]) -> None:
+    """Give back one C reference to each node."""
+    for n in nodes:
+        _release(n)
