@@ -3,7 +3,9 @@
  * 1. Discover: walk the graph from the root with an explicit work list (never the C
  *    stack). For every reachable node, count the edges from reachable parents that
  *    point at it (`pending`), and move its gradient aside (`saved`), so that `grad`
- *    can hold this call's adjoint, starting from 0.
+ *    can hold this call's adjoint, starting from 0. (Leaves too: adding their share
+ *    straight into `grad` would be faster, but a second call would then not add
+ *    exactly the first call's gradient, as PyTorch does.)
  * 2. Propagate (Kahn's algorithm): the root's adjoint is 1. A node whose parents have
  *    all passed their share down holds its final adjoint: it applies its op's local
  *    derivative to its children, and its gradient becomes saved + adjoint. This visits
