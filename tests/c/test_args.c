@@ -1,0 +1,66 @@
+/* test_args.c -- what a caller can pass in wrong: NULL operands, a NULL root, indexes
+ * and ops out of range. Each is reported through the return value; none crashes. */
+#include <string.h>
+
+#include "mg_test.h"
+
+void test_args_null_operands(void)
+{
+    mg_node *a = mg_leaf(1.0);
+    REQUIRE(a);
+    mg_node *(*binary[])(mg_node *, mg_node *) = {mg_add, mg_sub, mg_mul, mg_div, mg_pow};
+    for (size_t i = 0; i < sizeof binary / sizeof binary[0]; i++) {
+        CHECK(binary[i](NULL, a) == NULL);
+        CHECK(binary[i](a, NULL) == NULL);
+        CHECK(binary[i](NULL, NULL) == NULL);
+    }
+    mg_node *(*unary[])(mg_node *) = {mg_neg, mg_tanh, mg_relu, mg_exp, mg_log, mg_sigmoid};
+    for (size_t i = 0; i < sizeof unary / sizeof unary[0]; i++) CHECK(unary[i](NULL) == NULL);
+    mg_node *(*with_const[])(mg_node *, double) = {mg_add_const, mg_mul_const, mg_div_const,
+                                                   mg_pow_const};
+    for (size_t i = 0; i < sizeof with_const / sizeof with_const[0]; i++)
+        CHECK(with_const[i](NULL, 2.0) == NULL);
+    mg_node *(*const_first[])(double, mg_node *) = {mg_rsub_const, mg_rdiv_const,
+                                                    mg_rpow_const};
+    for (size_t i = 0; i < sizeof const_first / sizeof const_first[0]; i++)
+        CHECK(const_first[i](2.0, NULL) == NULL);
+    /* a failed call changes nothing: a is untouched and nothing was allocated */
+    CHECK_EQ_INT(mg_live_nodes(), 1);
+    CHECK_SAME(mg_grad(a), 0.0);
+    mg_release(a);
+}
+
+void test_args_null_root_and_references(void)
+{
+    CHECK_EQ_INT(mg_backward(NULL), MG_EINVAL);
+    CHECK(mg_retain(NULL) == NULL);
+    mg_release(NULL);   /* ignored, like free(NULL) */
+    CHECK_EQ_INT(mg_live_nodes(), 0);
+}
+
+void test_args_out_of_range(void)
+{
+    mg_node *a = mg_leaf(1.0), *b = mg_leaf(2.0);
+    mg_node *s = mg_add(a, b);
+    REQUIRE(s);
+    CHECK(mg_child(s, 2) == NULL);
+    CHECK(mg_child(s, (size_t)-1) == NULL);
+    CHECK(mg_child(a, 0) == NULL);
+    CHECK(strcmp(mg_op_name(MG_OP_COUNT), "?") == 0);
+    CHECK(strcmp(mg_op_name((mg_op)-1), "?") == 0);
+    CHECK(strcmp(mg_op_name((mg_op)1000), "?") == 0);
+    mg_release(s);
+    mg_release(a);
+    mg_release(b);
+}
+
+void test_args_version(void)
+{
+    CHECK_EQ_INT(mg_version_number(), MG_VERSION_NUMBER);
+    CHECK_EQ_INT(MG_VERSION_NUMBER,
+                 MG_VERSION_MAJOR * 10000 + MG_VERSION_MINOR * 100 + MG_VERSION_PATCH);
+    char expect[32];
+    snprintf(expect, sizeof expect, "%d.%d.%d", MG_VERSION_MAJOR, MG_VERSION_MINOR,
+             MG_VERSION_PATCH);
+    CHECK(strcmp(expect, MG_VERSION) == 0);
+}
