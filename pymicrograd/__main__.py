@@ -1,15 +1,279 @@
-"""``python -m pymicrograd``: build a small expression, backpropagate, print everything.
+"""``python -m pymicrograd``: train small networks from the command line.
 
-One neuron, as in "building micrograd": o = tanh(x1*w1 + x2*w2 + b). The demo prints
-each node of the graph in the order backward() visits them, with its value, the op
-that made it and the gradient d(o)/d(node).
+Commands (``python -m pymicrograd COMMAND --help`` for each one's options):
+
+- no command, or ``seed``: the seed notebook's example. ``MLP(3, [4, 4, 1])`` learns
+  the four samples ``xs``/``ys`` with an SSE loss and plain SGD; a progress bar shows
+  the loss, then the predictions are printed beside the targets.
+- ``moons``: karpathy's micrograd demo. 100 two-moons points, ``MLP(2, [16, 16, 1])``
+  (ReLU, linear score), SVM max-margin loss + 1e-4 L2, SGD with lr 1.0 - 0.9k/100 for
+  100 steps; prints the accuracy as it goes and saves a decision-boundary plot.
+- ``spirals`` and ``yinyang``: three-class problems trained with a softmax
+  cross-entropy loss and Adam.
+- ``neuron``: one neuron, o = tanh(x1*w1 + x2*w2 + b): every node of its graph with
+  its value and gradient.
+
+Every training command takes ``--save PATH`` (write the trained parameters as a JSON
+state dict) and ``--load PATH`` (start from saved parameters; with ``--steps 0`` it only
+evaluates). Plots need matplotlib: ``pip install "pymicrograd[plot]"``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import math
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, Callable
 
+from . import datasets
+from ._progress import Progress
 from .engine import Tensor
+from .losses import cross_entropy_loss, hinge_loss, l2_penalty, sse_loss
+from .nn import MLP
+from .optim import SGD, Adam
+
+__all__ = ["SEED_XS", "SEED_YS", "main", "walk"]
+
+SEED_XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+"""The seed notebook's four inputs."""
+SEED_YS = [1.0, -1.0, -1.0, 1.0]
+"""The seed notebook's desired targets."""
+
+PLOT_HINT = 'pip install "pymicrograd[plot]"'
+
+
+class CommandError(Exception):
+    """A problem with the user's input (a file that does not load, ...): exit status 2."""
+
+
+# ---- shared helpers ---------------------------------------------------------------------
+
+
+def _load_or_save(model: MLP, path: str | None, *, save: bool) -> None:
+    """Load parameters from, or save them to, `path` (nothing if it is None)."""
+    if path is None:
+        return
+    try:
+        if save:
+            model.save(path)
+        else:
+            model.load(path)
+    except (OSError, ValueError) as e:
+        verb = "save parameters to" if save else "load parameters from"
+        raise CommandError(f"cannot {verb} {path}: {e}") from e
+    print(f"{'saved' if save else 'loaded'} parameters {'to' if save else 'from'} {path}")
+
+
+def _pyplot() -> Any:
+    """matplotlib.pyplot with the file-only Agg backend, or None if not installed."""
+    try:
+        matplotlib = importlib.import_module("matplotlib")
+        matplotlib.use("Agg")
+        return importlib.import_module("matplotlib.pyplot")
+    except ImportError:
+        return None
+
+
+def _no_matplotlib(path: str) -> None:
+    print(f"no plot saved: {path} needs matplotlib, which is not installed. "
+          f"To get plots: {PLOT_HINT}", file=sys.stderr)
+
+
+def _grid(X: Sequence[Sequence[float]], n: int = 120) -> tuple[list[float], list[float]]:
+    """n x n grid points covering the data with a margin (x coordinates, y coordinates)."""
+    lo = [min(row[i] for row in X) for i in (0, 1)]
+    hi = [max(row[i] for row in X) for i in (0, 1)]
+    pad = [0.25 * (hi[i] - lo[i]) + 1e-9 for i in (0, 1)]
+    axes = [[lo[i] - pad[i] + (hi[i] - lo[i] + 2 * pad[i]) * j / (n - 1) for j in range(n)]
+            for i in (0, 1)]
+    return axes[0], axes[1]
+
+
+def _plot_regions(path: str, X: Sequence[Sequence[float]], labels: Sequence[float],
+                  predict: Callable[[list[list[float]]], list[float]], title: str,
+                  n_classes: int) -> bool:
+    """Save the decision regions of `predict` with the data points on top as a PNG.
+
+    `predict` maps a batch of points to a class per point (any numbers: the colour
+    levels). Returns False (after a message naming the extra) without matplotlib.
+    """
+    plt = _pyplot()
+    if plt is None:
+        _no_matplotlib(path)
+        return False
+    gx, gy = _grid(X)
+    zs = predict([[x, y] for y in gy for x in gx])
+    Z = [zs[i * len(gx):(i + 1) * len(gx)] for i in range(len(gy))]
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=100)
+    levels = [c - 0.5 for c in range(n_classes + 1)]
+    cmap = plt.get_cmap("Spectral", n_classes)
+    ax.contourf(gx, gy, Z, levels=levels, cmap=cmap, alpha=0.8)
+    ax.scatter([r[0] for r in X], [r[1] for r in X], c=list(labels), s=30, cmap=cmap,
+               vmin=-0.5, vmax=n_classes - 0.5, edgecolors="k", linewidths=0.5)
+    ax.set_xlim(gx[0], gx[-1])
+    ax.set_ylim(gy[0], gy[-1])
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    except OSError as e:
+        raise CommandError(f"cannot save the plot to {path}: {e}") from e
+    finally:
+        plt.close(fig)
+    print(f"decision boundary saved to {path}")
+    return True
+
+
+def _report_time(steps: int, seconds: float) -> None:
+    if steps:
+        print(f"{steps} steps in {seconds:.2f} s ({seconds / steps * 1e3:.2f} ms per step)")
+
+
+# ---- seed -----------------------------------------------------------------------------
+
+
+def run_seed(args: argparse.Namespace) -> int:
+    """Train the seed's MLP(3, [4, 4, 1]) on its four samples and print predictions."""
+    model = MLP(3, [4, 4, 1], seed=args.seed)
+    _load_or_save(model, args.load, save=False)
+    opt = SGD(model.parameters(), lr=args.lr)
+    print(f"Training MLP(3, [4, 4, 1]) (tanh) on the seed's {len(SEED_XS)} samples: "
+          f"SSE loss, SGD lr {args.lr:g}, {args.steps} steps, seed {args.seed}")
+    bar = Progress(args.steps)
+    t0 = time.perf_counter()
+    for k in range(args.steps):
+        preds = _scores(model, SEED_XS)
+        loss = sse_loss(preds, SEED_YS)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        bar.update(k + 1, f"loss {loss.value:.6f}")
+    bar.close()
+    _report_time(args.steps, time.perf_counter() - t0)
+    final = [p.value for p in _scores(model, SEED_XS)]
+    loss_value = sum((p - t) ** 2 for p, t in zip(final, SEED_YS))
+    print(f"final loss {loss_value:.6f}\n")
+    print(f"{'input':<20} {'target':>7} {'prediction':>11}")
+    for x, t, p in zip(SEED_XS, SEED_YS, final):
+        print(f"{x!s:<20} {t:>7.1f} {p:>11.4f}")
+    _load_or_save(model, args.save, save=True)
+    return 0
+
+
+# ---- moons ----------------------------------------------------------------------------
+
+
+def run_moons(args: argparse.Namespace) -> int:
+    """micrograd's demo: two moons, MLP(2, [16, 16, 1]), SVM loss + L2, SGD."""
+    X, y = datasets.make_moons(args.samples, noise=args.noise, seed=args.seed)
+    model = MLP(2, [16, 16, 1], activation="relu", final_activation="linear",
+                seed=args.seed)
+    _load_or_save(model, args.load, save=False)
+    params = model.parameters()
+    opt = SGD(params, lr=1.0)
+    print(f"Training MLP(2, [16, 16, 1]) (relu, linear score) on {len(X)} two-moons points "
+          f"(noise {args.noise:g}, seed {args.seed}): SVM max-margin loss + "
+          f"{args.alpha:g} L2, SGD lr 1.0 - 0.9k/100, {args.steps} steps")
+    bar = Progress(args.steps)
+    t0 = time.perf_counter()
+    for k in range(args.steps):
+        scores = _scores(model, X)
+        loss = hinge_loss(scores, y) + l2_penalty(params, args.alpha)
+        opt.zero_grad()
+        loss.backward()
+        opt.lr = 1.0 - 0.9 * k / 100
+        opt.step()
+        acc = _sign_accuracy([s.value for s in scores], y)
+        bar.update(k + 1, f"loss {loss.value:.4f}, accuracy {acc:.0%}")
+    bar.close()
+    _report_time(args.steps, time.perf_counter() - t0)
+    final = [s.value for s in _scores(model, X)]
+    acc = _sign_accuracy(final, y)
+    print(f"final accuracy {acc:.0%} ({round(acc * len(y))}/{len(y)} points)")
+    _load_or_save(model, args.save, save=True)
+    if args.plot:
+        _plot_regions(args.plot, X, [(v + 1) / 2 for v in y],
+                      lambda pts: [float(s.value > 0) for s in _scores(model, pts)],
+                      f"micrograd's moons demo: MLP(2, [16, 16, 1]), accuracy {acc:.0%}", 2)
+    return 0
+
+
+def _sign_accuracy(scores: Sequence[float], y: Sequence[float]) -> float:
+    return sum((s > 0) == (t > 0) for s, t in zip(scores, y)) / len(y)
+
+
+# ---- spirals / yinyang --------------------------------------------------------------
+
+
+def _scores(model: MLP, X: Sequence[Sequence[float]]) -> list[Tensor]:
+    """The model's single output on every row of X (the model has one output)."""
+    out = model.forward_batch(X)
+    return [t for t in out if isinstance(t, Tensor)]
+
+
+def _argmax(row: Sequence[Tensor]) -> int:
+    values = [t.value for t in row]
+    return max(range(len(values)), key=values.__getitem__)
+
+
+def _class_rows(model: MLP, X: Sequence[Sequence[float]]) -> list[list[Tensor]]:
+    """The model's logits on every row of X, as lists (the model has >= 2 outputs)."""
+    out = model.forward_batch(X)
+    return [row for row in out if isinstance(row, list)]
+
+
+def run_multiclass(args: argparse.Namespace) -> int:
+    """Three classes (spirals or yin-yang): softmax cross-entropy and Adam."""
+    if args.command == "spirals":
+        X, labels = datasets.make_spirals(args.per_class, 3, noise=args.noise, seed=args.seed)
+        what = f"{len(X)} spiral points, 3 arms"
+    else:
+        X, labels = datasets.make_yinyang(3 * args.per_class, seed=args.seed)
+        what = f"{len(X)} yin-yang points, 3 classes"
+    hidden = args.hidden
+    model = MLP(2, [hidden, hidden, 3], activation="relu", final_activation="linear",
+                seed=args.seed)
+    _load_or_save(model, args.load, save=False)
+    params = model.parameters()
+    opt = Adam(params, lr=args.lr)
+    penalty = f" + {args.alpha:g} L2" if args.alpha else ""
+    print(f"Training MLP(2, [{hidden}, {hidden}, 3]) (relu, linear logits) on {what} "
+          f"(seed {args.seed}): softmax cross-entropy{penalty}, Adam lr {args.lr:g}, "
+          f"{args.steps} steps")
+    bar = Progress(args.steps)
+    t0 = time.perf_counter()
+    for k in range(args.steps):
+        logits = _class_rows(model, X)
+        loss = cross_entropy_loss(logits, labels)
+        if args.alpha:
+            loss = loss + l2_penalty(params, args.alpha)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if (k + 1) % max(1, args.steps // 20) == 0 or k + 1 == args.steps:
+            acc = sum(_argmax(r) == c for r, c in zip(logits, labels)) / len(labels)
+            bar.update(k + 1, f"loss {loss.value:.4f}, accuracy {acc:.0%}")
+        else:
+            bar.update(k + 1, f"loss {loss.value:.4f}")
+    bar.close()
+    _report_time(args.steps, time.perf_counter() - t0)
+    predicted = [_argmax(r) for r in _class_rows(model, X)]
+    acc = sum(p == c for p, c in zip(predicted, labels)) / len(labels)
+    print(f"final accuracy {acc:.1%} ({sum(p == c for p, c in zip(predicted, labels))}/"
+          f"{len(labels)} points)")
+    _load_or_save(model, args.save, save=True)
+    if args.plot:
+        _plot_regions(args.plot, X, labels,
+                      lambda pts: [float(_argmax(r)) for r in _class_rows(model, pts)],
+                      f"{args.command}: MLP(2, [{hidden}, {hidden}, 3]), accuracy {acc:.0%}",
+                      3)
+    return 0
+
+
+# ---- neuron ---------------------------------------------------------------------------
 
 
 def walk(root: Tensor) -> list[Tensor]:
@@ -25,8 +289,8 @@ def walk(root: Tensor) -> list[Tensor]:
     return order
 
 
-def demo() -> None:
-    """Run the neuron demo and print its graph with values and gradients."""
+def run_neuron(args: argparse.Namespace) -> int:
+    """Build o = tanh(x1*w1 + x2*w2 + b), backpropagate, print every node."""
     x1, x2 = Tensor(2.0), Tensor(0.0)
     w1, w2 = Tensor(-3.0), Tensor(1.0)
     b = Tensor(6.8813735870195432)
@@ -35,40 +299,161 @@ def demo() -> None:
     n = s + b
     o = n.tanh()
     o.backward()
-
-    names = {
-        x1: "x1",
-        x2: "x2",
-        w1: "w1",
-        w2: "w2",
-        b: "b",
-        x1w1: "x1*w1",
-        x2w2: "x2*w2",
-        s: "x1*w1 + x2*w2",
-        n: "n = ... + b",
-        o: "o = tanh(n)",
-    }
+    names = {x1: "x1", x2: "x2", w1: "w1", w2: "w2", b: "b", x1w1: "x1*w1",
+             x2w2: "x2*w2", s: "x1*w1 + x2*w2", n: "n = ... + b", o: "o = tanh(n)"}
     print("One neuron: o = tanh(x1*w1 + x2*w2 + b), after o.backward()\n")
     print(f"{'node':<15} {'op':<5} {'value':>8} {'gradient do/dnode':>18}")
     for node in walk(o):
         print(f"{names[node]:<15} {node.op:<5} {node.value:>8.4f} {node.gradient:>18.4f}")
     print(f"\no = {o!r}")
-    print(
-        "Check one by hand with the chain rule: do/dw1 = (1 - o**2) * x1 "
-        f"= {1 - o.value**2:.4f} * {x1.value:.1f} = {(1 - o.value**2) * x1.value:.4f}"
+    print("Check one by hand with the chain rule: do/dw1 = (1 - o**2) * x1 "
+          f"= {1 - o.value**2:.4f} * {x1.value:.1f} = {(1 - o.value**2) * x1.value:.4f}")
+    return 0
+
+
+# ---- command line -----------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _steps(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def _add_io(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--save", metavar="PATH",
+                   help="write the trained parameters to PATH (a JSON state dict)")
+    p.add_argument("--load", metavar="PATH",
+                   help="start from parameters saved with --save (with --steps 0: only "
+                        "evaluate them)")
+
+
+def _add_seed_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the initial weights (default: %(default)s)")
+    p.add_argument("--steps", type=_steps, default=100,
+                   help="number of SGD steps (default: %(default)s)")
+    p.add_argument("--lr", type=_finite, default=0.1,
+                   help="SGD learning rate (default: %(default)s)")
+    _add_io(p)
+
+
+def _parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="python -m pymicrograd",
+        description="Train small neural networks on pymicrograd. Without a command: the "
+        "seed notebook's example, MLP(3, [4, 4, 1]) learning four samples with an SSE "
+        "loss and SGD (its options are listed below).",
+        epilog="Run 'python -m pymicrograd COMMAND --help' for a command's options. "
+        f"Plots need matplotlib: {PLOT_HINT}",
     )
+    _add_seed_options(top)
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+
+    seed = sub.add_parser(
+        "seed", help="the seed's example (the default)",
+        description="The seed notebook's example: MLP(3, [4, 4, 1]) (tanh) learns "
+        "xs = [[2, 3, -1], [3, -1, 0.5], [0.5, 1, 1], [1, 1, -1]] -> ys = [1, -1, -1, 1] "
+        "with an SSE loss and plain SGD; prints the predictions beside the targets.")
+    _add_seed_options(seed)
+
+    moons = sub.add_parser(
+        "moons", help="karpathy's micrograd demo: two moons, SVM loss, decision boundary",
+        description="micrograd's demo: two-moons points (sklearn's make_moons with "
+        "np.random.seed(SEED), reproduced without numpy), MLP(2, [16, 16, 1]) with ReLU "
+        "and a linear score, SVM max-margin loss + L2, SGD with lr 1.0 - 0.9k/100. "
+        "Saves a decision-boundary plot (needs matplotlib).",
+        epilog=f"Plots need matplotlib: {PLOT_HINT}")
+    moons.add_argument("--steps", type=_steps, default=100,
+                       help="number of SGD steps (default: %(default)s)")
+    moons.add_argument("--seed", type=int, default=1337,
+                       help="seed of the data and the initial weights (default: "
+                            "%(default)s, the demo's)")
+    moons.add_argument("--samples", type=_positive_int, default=100,
+                       help="number of points (default: %(default)s)")
+    moons.add_argument("--noise", type=_finite, default=0.1,
+                       help="standard deviation of the noise (default: %(default)s)")
+    moons.add_argument("--alpha", type=_finite, default=1e-4,
+                       help="L2 penalty weight (default: %(default)s)")
+    moons.add_argument("--plot", metavar="PATH", default="moons.png",
+                       help="save the decision boundary here (default: %(default)s)")
+    moons.add_argument("--no-plot", dest="plot", action="store_const", const=None,
+                       help="do not plot")
+    _add_io(moons)
+
+    for name, what, default_lr, default_steps in (
+            ("spirals", "three interleaved spiral arms", 0.02, 300),
+            ("yinyang", "the yin-yang dataset (yin, yang, dots)", 0.02, 300)):
+        p = sub.add_parser(
+            name, help=f"three classes: {what}; softmax cross-entropy, Adam",
+            description=f"A three-class problem, {what}: MLP(2, [H, H, 3]) with ReLU and "
+            "linear logits, softmax cross-entropy (+ optional L2), Adam. Prints the "
+            "accuracy and saves a plot of the class regions (needs matplotlib).",
+            epilog=f"Plots need matplotlib: {PLOT_HINT}")
+        p.add_argument("--steps", type=_steps, default=default_steps,
+                       help="number of Adam steps (default: %(default)s)")
+        p.add_argument("--lr", type=_finite, default=default_lr,
+                       help="Adam learning rate (default: %(default)s)")
+        p.add_argument("--seed", type=int, default=0,
+                       help="seed of the data and the initial weights (default: %(default)s)")
+        p.add_argument("--per-class", type=_positive_int, default=100,
+                       help="points per class (default: %(default)s)")
+        p.add_argument("--hidden", type=_positive_int, default=16,
+                       help="width H of the two hidden layers (default: %(default)s)")
+        if name == "spirals":
+            p.add_argument("--noise", type=_finite, default=0.2,
+                           help="noise on the spiral angle (default: %(default)s)")
+        p.add_argument("--alpha", type=_finite, default=0.0,
+                       help="L2 penalty weight (default: %(default)s)")
+        p.add_argument("--plot", metavar="PATH", default=f"{name}.png",
+                       help="save the class regions here (default: %(default)s)")
+        p.add_argument("--no-plot", dest="plot", action="store_const", const=None,
+                       help="do not plot")
+        _add_io(p)
+
+    sub.add_parser(
+        "neuron", help="one neuron's graph with every value and gradient",
+        description="Build o = tanh(x1*w1 + x2*w2 + b), backpropagate, and print the "
+        "value and gradient of every node.")
+    return top
+
+
+COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    None: run_seed,
+    "seed": run_seed,
+    "moons": run_moons,
+    "spirals": run_multiclass,
+    "yinyang": run_multiclass,
+    "neuron": run_neuron,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pymicrograd",
-        description="Build o = tanh(x1*w1 + x2*w2 + b), backpropagate, and print the "
-        "value and gradient of every node.",
-    )
-    parser.parse_args(argv)
-    demo()
-    return 0
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CommandError as e:
+        print(f"python -m pymicrograd: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -36,14 +36,14 @@ class Progress:
         every: int | None = None,
         tty: bool | None = None,
     ) -> None:
-        """Track ``total`` steps, drawing to ``stream`` (default: stderr).
+        """Track ``total`` steps, drawing to ``stream`` (default: stdout).
 
         ``tty`` forces the in-place bar on or off (default: ``stream.isatty()``);
         ``every`` is the step interval of the plain lines (default: about ten lines
         per run, always including the last step).
         """
         self.total = max(int(total), 1)
-        self.stream = sys.stderr if stream is None else stream
+        self.stream = sys.stdout if stream is None else stream
         self.width = width
         if tty is None:
             isatty = getattr(self.stream, "isatty", None)

@@ -31,9 +31,10 @@ def test_package_docstring_example_runs() -> None:
     assert result.failed == 0
 
 
-def test_demo_command_prints_graph_values_and_gradients() -> None:
+def test_neuron_command_prints_graph_values_and_gradients() -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "pymicrograd"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "pymicrograd", "neuron"], capture_output=True, text=True,
+        check=True,
     )
     lines = run.stdout.splitlines()
     rows = {line[:15].strip(): line[15:].split() for line in lines if line[:2] in ("w1", "x1")}

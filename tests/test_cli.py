@@ -1,0 +1,223 @@
+"""The command line: python -m pymicrograd [seed|moons|spirals|yinyang|neuron]."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pymicrograd.__main__ import SEED_XS, SEED_YS, main
+from pymicrograd._progress import Progress
+
+COMMANDS = ["seed", "moons", "spirals", "yinyang", "neuron"]
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def predictions(out: str) -> list[tuple[float, float]]:
+    """(target, prediction) of each row of the seed command's table."""
+    rows = []
+    for line in out.splitlines():
+        m = re.match(r"^\[(.*?)\]\s+(\S+)\s+(\S+)$", line)
+        if m:
+            rows.append((float(m.group(2)), float(m.group(3))))
+    return rows
+
+
+def final_accuracy(out: str) -> float:
+    m = re.search(r"final accuracy ([\d.]+)%", out)
+    assert m, out
+    return float(m.group(1)) / 100
+
+
+# ---- the main job: python -m pymicrograd ------------------------------------------------
+
+
+def test_main_command_trains_the_seed_example_and_prints_predictions() -> None:
+    run = subprocess.run([sys.executable, "-m", "pymicrograd"], capture_output=True,
+                         text=True, check=True, timeout=60)
+    out = run.stdout
+    assert "MLP(3, [4, 4, 1])" in out
+    loss = float(re.search(r"final loss ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    assert loss < 0.05
+    rows = predictions(out)
+    assert [t for t, _ in rows] == SEED_YS
+    for target, pred in rows:
+        assert abs(pred - target) < 0.2
+    # not a terminal: the progress shows as plain periodic lines with the loss
+    steps = re.findall(r"^step (\d+)/100  loss [\d.]+$", out, re.M)
+    assert steps[-1] == "100" and 5 <= len(steps) <= 20
+    assert "\r" not in out
+    assert str(SEED_XS[0]) in out
+
+
+def test_seed_options_are_used(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_main(capsys, "seed", "--steps", "3", "--lr", "0.01", "--seed", "7")
+    assert status == 0
+    assert "SGD lr 0.01, 3 steps, seed 7" in out
+    status, out2, _ = run_main(capsys, "--steps", "3", "--lr", "0.01", "--seed", "7")
+    assert predictions(out2) == predictions(out)  # no command = seed
+
+
+def test_steps_zero_only_evaluates(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_main(capsys, "--steps", "0")
+    assert status == 0
+    assert len(predictions(out)) == 4
+
+
+@pytest.mark.parametrize("argv", [[], *([c] for c in COMMANDS)])
+def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: python -m pymicrograd{' ' + argv[0] if argv else ''}")
+    if not argv:
+        for command in COMMANDS:
+            assert command in out
+    if argv and argv[0] in ("moons", "spirals", "yinyang"):
+        assert "--plot" in out and 'pip install "pymicrograd[plot]"' in out
+    if argv != ["neuron"]:
+        assert "--save" in out and "--load" in out
+
+
+def test_bad_arguments_exit_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--steps", "-1"], ["moons", "--samples", "0"], ["nope"],
+                 ["--lr", "nan"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        assert "usage:" in capsys.readouterr().err
+
+
+# ---- moons ------------------------------------------------------------------------------
+
+
+def test_moons_reaches_100_percent_and_saves_a_plot(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "moons.png"
+    status, out, err = run_main(capsys, "moons", "--plot", str(png))
+    assert status == 0, err
+    assert final_accuracy(out) == 1.0
+    assert re.search(r"^step 100/100  loss [\d.]+, accuracy 100%$", out, re.M)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"decision boundary saved to {png}" in out
+
+
+def test_moons_without_matplotlib_trains_and_says_how_to_get_plots(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes `import matplotlib` raise ImportError, as if missing
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    png = tmp_path / "moons.png"
+    status, out, err = run_main(capsys, "moons", "--plot", str(png))
+    assert status == 0
+    assert final_accuracy(out) == 1.0
+    assert not png.exists()
+    assert "matplotlib" in err and 'pip install "pymicrograd[plot]"' in err
+    assert "Traceback" not in err
+
+
+def test_moons_no_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_main(capsys, "moons", "--no-plot", "--steps", "5")
+    assert status == 0 and err == ""
+    assert list(tmp_path.iterdir()) == []
+    assert "5 steps" in out
+
+
+# ---- multi-class ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("command", "threshold"), [("spirals", 0.95), ("yinyang", 0.9)])
+def test_multiclass_accuracy(command: str, threshold: float,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_main(capsys, command, "--no-plot")
+    assert status == 0
+    assert "softmax cross-entropy" in out and "Adam" in out
+    assert final_accuracy(out) >= threshold
+
+
+def test_spirals_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "s.png"
+    status, _, _ = run_main(capsys, "spirals", "--steps", "5", "--plot", str(png))
+    assert status == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+# ---- save / load ------------------------------------------------------------------------
+
+
+def test_seed_save_then_load_gives_the_same_predictions(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "seed.json"
+    status, trained, _ = run_main(capsys, "--save", str(path))
+    assert status == 0 and f"saved parameters to {path}" in trained
+    state = json.loads(path.read_text())
+    assert len(state["parameters"]) == 41
+    # another seed, no training: the predictions come from the file alone
+    status, loaded, _ = run_main(capsys, "--load", str(path), "--steps", "0", "--seed", "99")
+    assert status == 0 and f"loaded parameters from {path}" in loaded
+    assert predictions(loaded) == predictions(trained)
+
+
+def test_moons_save_then_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "moons.json"
+    assert run_main(capsys, "moons", "--no-plot", "--save", str(path))[0] == 0
+    status, out, _ = run_main(capsys, "moons", "--no-plot", "--load", str(path),
+                              "--steps", "0")
+    assert status == 0
+    assert final_accuracy(out) == 1.0
+
+
+def test_load_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seed_file = tmp_path / "seed.json"
+    assert run_main(capsys, "--steps", "1", "--save", str(seed_file))[0] == 0
+    status, _, err = run_main(capsys, "moons", "--no-plot", "--load", str(seed_file))
+    assert status == 2
+    assert f"cannot load parameters from {seed_file}" in err and "Traceback" not in err
+    status, _, err = run_main(capsys, "--load", str(tmp_path / "missing.json"))
+    assert status == 2 and "cannot load parameters" in err
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    status, _, err = run_main(capsys, "--load", str(garbage))
+    assert status == 2 and "not a JSON state dict" in err
+
+
+# ---- the progress bar -------------------------------------------------------------------
+
+
+def test_progress_redraws_in_place_on_a_terminal() -> None:
+    out = io.StringIO()
+    bar = Progress(3, stream=out, tty=True, width=6)
+    for k in range(3):
+        bar.update(k + 1, f"loss {k}")
+    bar.close()
+    text = out.getvalue()
+    assert text.startswith("\r[##----] 1/3  loss 0")
+    assert text.endswith("\r[######] 3/3  loss 2\n")
+    assert text.count("\n") == 1
+
+
+def test_progress_plain_lines_elsewhere() -> None:
+    out = io.StringIO()
+    bar = Progress(25, stream=out, tty=False)
+    for k in range(25):
+        bar.update(k + 1, "x")
+    bar.close()
+    assert out.getvalue().splitlines() == [f"step {k}/25  x" for k in (2, 4, 6, 8, 10, 12,
+                                                                        14, 16, 18, 20, 22,
+                                                                        24, 25)]
