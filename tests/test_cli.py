@@ -221,3 +221,23 @@ def test_progress_plain_lines_elsewhere() -> None:
     assert out.getvalue().splitlines() == [f"step {k}/25  x" for k in (2, 4, 6, 8, 10, 12,
                                                                         14, 16, 18, 20, 22,
                                                                         24, 25)]
+
+
+# ---- the examples -------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize(("script", "args", "expect"), [
+    ("seed_training.py", [], r"step 100  loss 0\.00"),
+    ("moons.py", ["--steps", "100"], r"final accuracy 100%"),
+    ("moons.py", ["--style", "batched", "--steps", "100"], r"final accuracy 100%"),
+    ("spirals.py", ["--steps", "60"], r"predicts the same: True"),
+])
+def test_examples_run(script: str, args: list[str], expect: str, tmp_path: Path) -> None:
+    if script == "spirals.py":
+        args = [*args, "--save", str(tmp_path / "s.json")]
+    run = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert re.search(expect, run.stdout), run.stdout
