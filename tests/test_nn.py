@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import strategies as S
 import torch
+from c_calls import CountingLib
 from hypothesis import given
 from hypothesis import strategies as st
 from torch.testing import assert_close
@@ -422,28 +423,10 @@ def test_forward_builds_one_neuron_node_per_neuron() -> None:
         assert Neuron(2, act, seed=0)([1.0, 1.0]).op == f"neuron_{act}"
 
 
-class _CountingLib:
-    """Stands in for the cffi lib in pymicrograd.nn, counting calls by name."""
-
-    def __init__(self, lib: Any) -> None:
-        self._lib = lib
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._lib, name)
-        if not callable(target):
-            return target
-
-        def call(*args: Any) -> Any:
-            self.calls.append(name)
-            return target(*args)
-        return call
-
-
 def test_one_c_call_per_forward(monkeypatch: pytest.MonkeyPatch) -> None:
     model = MLP(2, [16, 16, 1], seed=0)
     layer = Layer(2, 5, seed=0)
-    counting = _CountingLib(nn.lib)
+    counting = CountingLib(nn.lib)
     monkeypatch.setattr(nn, "lib", counting)
     for x in ([1.0, 2.0], [Tensor(1.0), 2.0], [Tensor(1.0), Tensor(2.0)]):
         for forward in (model, layer):
