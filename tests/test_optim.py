@@ -1,0 +1,197 @@
+"""pymicrograd.optim against torch.optim: the same parameters, the same gradients, a
+learning rate that changes every step, and the parameter values compared after each
+step with ``torch.testing.assert_close`` defaults.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any, Callable
+
+import pytest
+import strategies as S
+import torch
+from c_calls import CountingLib
+from hypothesis import given
+from hypothesis import strategies as st
+from torch.testing import assert_close
+
+from pymicrograd import Tensor, live_nodes, optim
+from pymicrograd.losses import sse_loss
+from pymicrograd.nn import MLP
+from pymicrograd.optim import SGD, Adam, AdamW
+
+F64 = torch.float64
+
+
+class Trajectory:
+    """Starting values and, per step, the gradients and the learning rate."""
+
+    def __init__(self, start: list[float], steps: list[tuple[list[float], float]]) -> None:
+        self.start, self.steps = start, steps
+
+    def __repr__(self) -> str:
+        return f"Trajectory(start={self.start}, steps={self.steps})"
+
+
+@st.composite
+def trajectories(draw: Any) -> Trajectory:
+    n = draw(st.integers(1, 5))
+    start = draw(st.lists(S.reals(-3.0, 3.0), min_size=n, max_size=n))
+    grad_values = st.one_of(S.reals(-5.0, 5.0), st.just(0.0))
+    steps = draw(st.lists(
+        st.tuples(st.lists(grad_values, min_size=n, max_size=n), S.reals(1e-4, 0.5)),
+        min_size=3, max_size=6))
+    return Trajectory(start, steps)
+
+
+def run_both(traj: Trajectory, ours: Callable[[list[Tensor], float], Any],
+             theirs: Callable[[list[torch.Tensor], float], torch.optim.Optimizer]) -> None:
+    params = [Tensor(v) for v in traj.start]
+    t_param = torch.tensor(traj.start, dtype=F64, requires_grad=True)
+    lr0 = traj.steps[0][1]
+    opt, t_opt = ours(params, lr0), theirs([t_param], lr0)
+    for grad, lr in traj.steps:
+        for p, g in zip(params, grad):
+            p.gradient = g
+        t_param.grad = torch.tensor(grad, dtype=F64)
+        opt.lr = lr
+        for group in t_opt.param_groups:
+            group["lr"] = lr
+        opt.step()
+        t_opt.step()
+        assert_close(torch.tensor([p.value for p in params], dtype=F64), t_param.detach())
+
+
+momenta = st.one_of(st.just(0.0), st.just(0.9), S.reals(0.0, 0.99))
+decays = st.one_of(st.just(0.0), S.reals(0.0, 0.1))
+
+
+@given(trajectories(), momenta, decays)
+def test_sgd_matches_torch(traj: Trajectory, momentum: float, weight_decay: float) -> None:
+    run_both(traj, lambda ps, lr: SGD(ps, lr, momentum=momentum, weight_decay=weight_decay),
+             lambda ps, lr: torch.optim.SGD(ps, lr=lr, momentum=momentum,
+                                            weight_decay=weight_decay))
+
+
+betas = st.one_of(st.just((0.9, 0.999)),
+                  st.tuples(S.reals(0.0, 0.99), S.reals(0.9, 0.9999)))
+epsilons = st.one_of(st.just(1e-8), S.reals(1e-10, 1e-3))
+
+
+@given(trajectories(), betas, epsilons, decays)
+def test_adam_matches_torch(traj: Trajectory, b: tuple[float, float], eps: float,
+                            weight_decay: float) -> None:
+    run_both(traj, lambda ps, lr: Adam(ps, lr, betas=b, eps=eps, weight_decay=weight_decay),
+             lambda ps, lr: torch.optim.Adam(ps, lr=lr, betas=b, eps=eps,
+                                             weight_decay=weight_decay))
+
+
+@given(trajectories(), betas, epsilons, st.one_of(st.just(1e-2), decays))
+def test_adamw_matches_torch(traj: Trajectory, b: tuple[float, float], eps: float,
+                             weight_decay: float) -> None:
+    run_both(traj, lambda ps, lr: AdamW(ps, lr, betas=b, eps=eps, weight_decay=weight_decay),
+             lambda ps, lr: torch.optim.AdamW(ps, lr=lr, betas=b, eps=eps,
+                                              weight_decay=weight_decay))
+
+
+def test_defaults_are_torchs() -> None:
+    p = [Tensor(1.0)]
+    for ours, theirs in ((Adam(p), torch.optim.Adam), (AdamW(p), torch.optim.AdamW)):
+        defaults = theirs([torch.zeros(1, requires_grad=True)]).defaults
+        assert ours.lr == defaults["lr"]
+        assert ours.betas == defaults["betas"]
+        assert ours.eps == defaults["eps"]
+        assert ours.weight_decay == defaults["weight_decay"]
+    sgd = SGD(p, 0.1)
+    assert (sgd.momentum, sgd.weight_decay) == (0.0, 0.0)
+
+
+def test_training_a_model_matches_torch() -> None:
+    """Adam on a model's real gradients, step by step, against torch.optim.Adam."""
+    model = MLP(2, [3, 1], seed=0)
+    params = model.parameters()
+    t_params = [torch.tensor(p.value, dtype=F64, requires_grad=True) for p in params]
+    opt, t_opt = Adam(params, lr=0.05), torch.optim.Adam(t_params, lr=0.05)
+    X, y = [[1.0, -1.0], [0.5, 2.0], [-1.0, 0.0]], [1.0, -1.0, 0.5]
+    for _ in range(5):
+        opt.zero_grad()
+        sse_loss(model.forward_batch(X), y).backward()
+        for p, t in zip(params, t_params):
+            t.grad = torch.tensor(p.gradient, dtype=F64)
+        opt.step()
+        t_opt.step()
+        assert_close(torch.tensor([p.value for p in params], dtype=F64),
+                     torch.stack([t.detach() for t in t_params]))
+
+
+def test_step_and_zero_grad_are_one_c_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    params = [Tensor(float(i)) for i in range(50)]
+    opts = [SGD(params, 0.1, momentum=0.9), Adam(params), AdamW(params)]
+    counting = CountingLib(optim.lib)
+    monkeypatch.setattr(optim, "lib", counting)
+    for opt in opts:
+        counting.calls.clear()
+        opt.step()
+        opt.zero_grad()
+        assert counting.calls == ["mg_optimizer_step", "mg_optimizer_zero_grad"]
+
+
+def test_zero_grad_and_lr() -> None:
+    params = [Tensor(1.0), Tensor(2.0)]
+    opt = SGD(params, lr=0.5)
+    for p in params:
+        p.gradient = 3.0
+    opt.step()
+    assert [p.value for p in params] == [-0.5, 0.5]
+    opt.zero_grad()
+    assert [p.gradient for p in params] == [0.0, 0.0]
+    opt.lr = 0.25
+    assert opt.lr == 0.25
+    opt.lr = 1  # an int is fine
+    assert opt.lr == 1.0 and isinstance(opt.lr, float)
+    with pytest.raises(ValueError, match="lr must be in"):
+        opt.lr = -0.1
+    with pytest.raises(TypeError, match="lr must be an int or float"):
+        opt.lr = "0.1"  # type: ignore[assignment]
+    assert opt.lr == 1.0
+    assert opt.params == tuple(params)
+    assert repr(opt) == "SGD(2 parameters, lr=1.0, momentum=0.0, weight_decay=0.0)"
+    assert repr(Adam(params)).startswith("Adam(2 parameters, lr=0.001, betas=(0.9, 0.999)")
+
+
+def test_the_optimizer_keeps_its_parameters_and_frees_them() -> None:
+    gc.collect()
+    base = live_nodes()
+    params = [Tensor(1.0), Tensor(2.0)]
+    opt = Adam(params, lr=0.1)
+    params[0].gradient = params[1].gradient = 1.0
+    del params
+    opt.step()  # the C optimizer holds its own references
+    assert [p.value for p in opt.params] == pytest.approx([0.9, 1.9])
+    assert live_nodes() == base + 2
+    del opt
+    assert live_nodes() == base
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: SGD([], 0.1), ValueError, "params must not be empty"),
+    (lambda: SGD([Tensor(1.0), 2.0], 0.1), TypeError, r"params\[1\] must be a Tensor"),
+    (lambda: SGD(Tensor(1.0), 0.1), None, None),
+    (lambda: SGD([X := Tensor(1.0), X], 0.1), ValueError, "more than once"),
+    (lambda: SGD([Tensor(1.0)], -1.0), ValueError, "lr must be in"),
+    (lambda: SGD([Tensor(1.0)], 0.1, momentum=-0.5), ValueError, "momentum must be in"),
+    (lambda: SGD([Tensor(1.0)], 0.1, weight_decay=-1), ValueError, "weight_decay must be in"),
+    (lambda: Adam([Tensor(1.0)], betas=(0.9, 1.0)), ValueError, r"betas\[1\] must be in"),
+    (lambda: Adam([Tensor(1.0)], betas=(-0.1, 0.9)), ValueError, r"betas\[0\] must be in"),
+    (lambda: Adam([Tensor(1.0)], betas=0.9), ValueError, "betas must be a pair"),
+    (lambda: AdamW([Tensor(1.0)], eps=-1e-8), ValueError, "eps must be in"),
+    (lambda: Adam([Tensor(1.0)], lr=float("nan")), ValueError, "lr must be in"),
+])
+def test_bad_arguments(make: Callable[[], Any], error: type[Exception] | None,
+                       message: str | None) -> None:
+    if error is None:
+        make()
+        return
+    with pytest.raises(error, match=message):
+        make()
