@@ -129,7 +129,8 @@ def _plot_regions(path: str, X: Sequence[Sequence[float]], labels: Sequence[floa
 
 def _report_time(steps: int, seconds: float) -> None:
     if steps:
-        print(f"{steps} steps in {seconds:.2f} s ({seconds / steps * 1e3:.2f} ms per step)")
+        total = f"{seconds:.2f} s" if seconds >= 1 else f"{seconds * 1e3:.1f} ms"
+        print(f"{steps} steps in {total} ({seconds / steps * 1e3:.2f} ms per step)")
 
 
 # ---- seed -----------------------------------------------------------------------------
