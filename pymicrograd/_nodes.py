@@ -100,8 +100,13 @@ def as_floats(xs: object, what: str, *, finite: bool = False) -> list[float]:
         items: list[object] = [xs]
     elif isinstance(xs, (str, bytes)) or not isinstance(xs, Iterable):
         raise TypeError(f"{what} must be a list of numbers, not {type(xs).__name__}")
+    elif getattr(xs, "ndim", None) == 1 and getattr(xs, "dtype", None) is not None \
+            and xs.dtype.kind in "biuf":  # type: ignore[attr-defined]
+        items = xs.tolist()  # type: ignore[attr-defined]  # numpy vector: fast to floats
     else:
         items = list(xs)
+    if not finite and all(type(x) is float for x in items):
+        return items  # type: ignore[return-value]
     out = []
     for i, x in enumerate(items):
         v = as_float(x, f"{what}[{i}]")

@@ -231,6 +231,7 @@ class Neuron(Module):
         self._handle = handle
         self._index = index
         self._owner = owner
+        self._array = ffi.new("mg_layer *[1]", [handle]) if owner else None
         self.nin = nin
         self.activation = activation
         self.w = params[:nin]
@@ -249,8 +250,7 @@ class Neuron(Module):
         items, values = _nodes.plain_inputs(x, self.nin)
         out = ffi.new("mg_node *[1]")
         if values is not None and self._owner:
-            status = lib.mg_mlp_forward_batch(ffi.new("mg_layer *[1]", [self._handle]), 1,
-                                              values, 1, out)
+            status = lib.mg_mlp_forward_batch(self._array, 1, values, 1, out)
         else:
             nodes, temps = _nodes.input_nodes(items)
             status = lib.mg_layer_forward_neuron(self._handle, self._index, nodes, out)
@@ -383,7 +383,7 @@ class MLP(Module):
         Returns a Tensor when the last layer has one output, else a list of Tensors.
         """
         items, values = _nodes.plain_inputs(x, self.nin)
-        nout = self.nouts[-1]
+        nout = self.layers[-1].nout
         out = ffi.new("mg_node *[]", nout)
         if values is not None:
             status = lib.mg_mlp_forward_batch(self._array, len(self.layers), values, 1, out)
@@ -404,7 +404,7 @@ class MLP(Module):
         values, batch, _keep = _batch_values(X, self.nin)
         if batch == 0:
             return []
-        nout = self.nouts[-1]
+        nout = self.layers[-1].nout
         out = ffi.new("mg_node *[]", batch * nout)
         check_status(lib.mg_mlp_forward_batch(self._array, len(self.layers), values, batch,
                                               out), "MLP forward_batch")
@@ -423,7 +423,7 @@ class MLP(Module):
             lib.mg_layer_zero_grad(layer._handle)
 
     def _config(self) -> dict[str, Any]:
-        return {"nin": self.nin, "nouts": list(self.nouts),
+        return {"nin": self.layers[0].nin, "nouts": [layer.nout for layer in self.layers],
                 "activations": [layer.activation for layer in self.layers]}
 
     def __repr__(self) -> str:
@@ -441,6 +441,8 @@ def _batch_values(X: Any, nin: int) -> tuple[Any, int, Any]:
     if hasattr(X, "__array_interface__") and hasattr(X, "ndim"):
         import numpy as np
 
+        if X.dtype.kind not in "biuf":
+            raise TypeError(f"X must hold numbers, not {X.dtype}")
         arr = np.ascontiguousarray(X, dtype=np.float64)
         if arr.ndim != 2 or arr.shape[1] != nin:
             raise ValueError(f"X must have shape (batch, {nin}), got {arr.shape}")

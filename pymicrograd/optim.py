@@ -31,9 +31,9 @@ __all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 
 def _hyper(x: object, name: str, lo: float = 0.0, hi: float = math.inf,
            hi_open: bool = False) -> float:
-    """A hyperparameter as a float in [lo, hi] (or [lo, hi)), else ValueError."""
+    """A hyperparameter as a finite float in [lo, hi] (or [lo, hi)), else ValueError."""
     v = _nodes.as_float(x, name)
-    if not (lo <= v <= hi) or (hi_open and v == hi):
+    if not (lo <= v <= hi) or (hi_open and v == hi) or not math.isfinite(v):
         bound = f"[{lo}, {hi})" if hi_open else f"[{lo}, {hi}]"
         raise ValueError(f"{name} must be in {bound}, got {v!r}")
     return v

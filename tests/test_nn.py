@@ -10,6 +10,7 @@ be shifted away from its kink. Comparisons use ``torch.testing.assert_close`` de
 
 from __future__ import annotations
 
+import doctest
 import gc
 import json
 import random
@@ -651,6 +652,8 @@ def test_forward_batch_bad_input() -> None:
         model.forward_batch([[1.0, 2.0], [Tensor(1.0), 2.0]])
     with pytest.raises(TypeError, match=r"X\[0\] must be a list"):
         model.forward_batch([1.0, 2.0])
+    with pytest.raises(TypeError, match="X must hold numbers"):
+        model.forward_batch(np.array([[Tensor(1.0), 2.0]], dtype=object))
     # ints, numpy rows, a Fortran-ordered int array: all converted
     ref = values(model.forward_batch([[1.0, 2.0], [3.0, 4.0]]))  # type: ignore[arg-type]
     for X in ([[1, 2], [3, 4]], [np.array([1.0, 2.0]), np.array([3.0, 4.0])],
@@ -662,3 +665,9 @@ def test_modules_are_importable_from_the_package() -> None:
     assert pymicrograd.nn.MLP is MLP
     assert pymicrograd.losses.sse_loss is not None
     assert pymicrograd.optim.SGD is not None
+
+
+@pytest.mark.parametrize("module", [pymicrograd.nn, pymicrograd.losses, pymicrograd.optim])
+def test_module_doctests(module: Any) -> None:
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
