@@ -194,34 +194,36 @@ def test_single_tensor_and_numpy_inputs() -> None:
 
 # ---- bad input --------------------------------------------------------------------------------
 
-X2 = [Tensor(1.0), Tensor(2.0)]
+
+def two() -> list[Tensor]:  # made per test: no C node outlives a test
+    return [Tensor(1.0), Tensor(2.0)]
 
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda: sse_loss([], []), ValueError, "predictions must not be empty"),
-    (lambda: mse_loss(X2, [1.0]), ValueError, "2 predictions but 1 targets"),
-    (lambda: hinge_loss(X2, [1.0, 0.0]), ValueError, r"-1 or \+1, labels\[1\] is 0.0"),
-    (lambda: hinge_loss(X2, [1.0, 1.0, 1.0]), ValueError, "2 scores but 3 labels"),
-    (lambda: bce_with_logits_loss(X2, [0.0, 1.5]), ValueError,
+    (lambda: mse_loss(two(), [1.0]), ValueError, "2 predictions but 1 targets"),
+    (lambda: hinge_loss(two(), [1.0, 0.0]), ValueError, r"-1 or \+1, labels\[1\] is 0.0"),
+    (lambda: hinge_loss(two(), [1.0, 1.0, 1.0]), ValueError, "2 scores but 3 labels"),
+    (lambda: bce_with_logits_loss(two(), [0.0, 1.5]), ValueError,
      r"in \[0, 1\], targets\[1\] is 1.5"),
-    (lambda: bce_with_logits_loss(X2, [float("nan"), 1.0]), ValueError, r"targets\[0\]"),
+    (lambda: bce_with_logits_loss(two(), [float("nan"), 1.0]), ValueError, r"targets\[0\]"),
     (lambda: cross_entropy_loss([], []), ValueError, "logits must not be empty"),
-    (lambda: cross_entropy_loss([X2, X2], [0, 2]), ValueError,
+    (lambda: cross_entropy_loss([two(), two()], [0, 2]), ValueError,
      r"labels\[1\] is 2, not a class in range\(2\)"),
-    (lambda: cross_entropy_loss([X2], [-1]), ValueError, r"labels\[0\] is -1"),
-    (lambda: cross_entropy_loss([X2, X2[:1]], [0, 0]), ValueError, "same length"),
-    (lambda: cross_entropy_loss([X2, X2], [0]), ValueError, "2 rows of logits but 1 labels"),
-    (lambda: cross_entropy_loss([X2], [0.0]), TypeError, r"labels\[0\] must be an int"),
-    (lambda: cross_entropy_loss([X2], [True]), TypeError, r"labels\[0\] must be an int"),
+    (lambda: cross_entropy_loss([two()], [-1]), ValueError, r"labels\[0\] is -1"),
+    (lambda: cross_entropy_loss([two(), two()[:1]], [0, 0]), ValueError, "same length"),
+    (lambda: cross_entropy_loss([two(), two()], [0]), ValueError, "2 rows of logits but 1 labels"),
+    (lambda: cross_entropy_loss([two()], [0.0]), TypeError, r"labels\[0\] must be an int"),
+    (lambda: cross_entropy_loss([two()], [True]), TypeError, r"labels\[0\] must be an int"),
     (lambda: cross_entropy_loss([[]], [0]), ValueError, "must not be empty"),
     (lambda: l2_penalty([], 0.1), ValueError, "params must not be empty"),
-    (lambda: l2_penalty(X2, float("inf")), ValueError, "alpha must be finite"),
-    (lambda: l2_penalty(X2, "0.1"), TypeError, "alpha must be an int or float"),
+    (lambda: l2_penalty(two(), float("inf")), ValueError, "alpha must be finite"),
+    (lambda: l2_penalty(two(), "0.1"), TypeError, "alpha must be an int or float"),
     (lambda: sse_loss([1.0, 2.0], [1.0, 2.0]), TypeError,
      r"predictions\[0\] must be a Tensor, not float"),
-    (lambda: sse_loss(X2, [Tensor(1.0), 2.0]), TypeError,
+    (lambda: sse_loss(two(), [Tensor(1.0), 2.0]), TypeError,
      r"targets\[0\] must be an int or float, not Tensor"),
-    (lambda: sse_loss(X2, "ab"), TypeError, "targets must be a list of numbers"),
+    (lambda: sse_loss(two(), "ab"), TypeError, "targets must be a list of numbers"),
     (lambda: sse_loss("ab", [1.0]), TypeError, "must be a Tensor or a list of Tensors"),
 ])
 def test_bad_input(call: Callable[[], Any], error: type[Exception], message: str) -> None:
