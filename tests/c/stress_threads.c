@@ -9,6 +9,7 @@
  * built by another thread. Afterwards each w_i's gradient must be the exact sum of
  * every x_i used (no lost update), and every node must be freed.
  */
+#define _POSIX_C_SOURCE 200809L   /* pthread_barrier_t */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ static mg_node *w[NW];
 static mg_node *shared_tanh;   /* tanh(w[0]), shared by every graph */
 static mg_node *mailbox;
 static pthread_mutex_t mailbox_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t start_line;   /* all threads start together, to overlap */
 static int iterations = 2000;
 
 typedef struct {
@@ -36,6 +38,7 @@ static double x_value(int id, int it, int i) { return (double)((id * 31 + it * 7
 static void *work(void *arg)
 {
     worker *me = arg;
+    pthread_barrier_wait(&start_line);
     for (int it = 0; it < iterations; it++) {
         mg_node *acc = mg_leaf(0.0);
         mg_node *x0 = NULL;
@@ -97,6 +100,7 @@ int main(int argc, char **argv)
 
     pthread_t threads[64];
     worker workers[64] = {{0}};
+    pthread_barrier_init(&start_line, NULL, (unsigned)nthreads);
     for (int t = 0; t < nthreads; t++) {
         workers[t].id = t;
         if (pthread_create(&threads[t], NULL, work, &workers[t]) != 0) {
@@ -105,6 +109,7 @@ int main(int argc, char **argv)
         }
     }
     for (int t = 0; t < nthreads; t++) pthread_join(threads[t], NULL);
+    pthread_barrier_destroy(&start_line);
     mg_release(mailbox);
 
     int errors = 0;
