@@ -27,11 +27,11 @@ class CountingAllocator:
     """An mg_allocator over Python-owned buffers that can refuse the n-th request."""
 
     def __init__(self) -> None:
-        self.blocks: dict[int, Any] = {}   # address -> the cdata that owns the memory
+        self.blocks: dict[int, Any] = {}  # address -> the cdata that owns the memory
         self.sizes: dict[int, int] = {}
         self.requests = 0
-        self.fail_at: int | None = None    # request number that fails ...
-        self.fail_after = False            # ... and, if set, every later one
+        self.fail_at: int | None = None  # request number that fails ...
+        self.fail_after = False  # ... and, if set, every later one
         self.failures = 0
         self.bad_pointers = 0
         # The callbacks must outlive every call the C core makes through them.
@@ -103,7 +103,8 @@ def alloc() -> Iterator[CountingAllocator]:
     if live_nodes() != 0:
         pytest.fail(
             f"{live_nodes()} C nodes alive before the test, so the allocator cannot change: "
-            "does a test module keep a Tensor or a model at module level?")
+            "does a test module keep a Tensor or a model at module level?"
+        )
     allocator = CountingAllocator()
     assert lib.mg_set_allocator(allocator.struct) == lib.MG_OK
     try:
