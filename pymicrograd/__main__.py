@@ -315,18 +315,32 @@ def run_neuron(args: argparse.Namespace) -> int:
 # ---- command line -----------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in its error messages
+    return parse
+
+
+def _seed32(text: str) -> int:
     value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {value}")
     return value
 
 
-def _steps(text: str) -> int:
-    value = int(text)
+def _non_negative(text: str) -> float:
+    value = _finite(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
+
+
+_steps = _int_at_least(0)
 
 
 def _finite(text: str) -> float:
@@ -334,6 +348,11 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     return value
+
+
+# argparse names a type by its function's name in "invalid <name> value: 'x'"
+_finite.__name__ = _non_negative.__name__ = "float"
+_seed32.__name__ = "int"
 
 
 def _add_io(p: argparse.ArgumentParser) -> None:
@@ -382,12 +401,12 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"Plots need matplotlib: {PLOT_HINT}")
     moons.add_argument("--steps", type=_steps, default=100,
                        help="number of SGD steps (default: %(default)s)")
-    moons.add_argument("--seed", type=int, default=1337,
+    moons.add_argument("--seed", type=_seed32, default=1337,
                        help="seed of the data and the initial weights (default: "
                             "%(default)s, the demo's)")
-    moons.add_argument("--samples", type=_positive_int, default=100,
+    moons.add_argument("--samples", type=_int_at_least(2), default=100,
                        help="number of points (default: %(default)s)")
-    moons.add_argument("--noise", type=_finite, default=0.1,
+    moons.add_argument("--noise", type=_non_negative, default=0.1,
                        help="standard deviation of the noise (default: %(default)s)")
     moons.add_argument("--alpha", type=_finite, default=1e-4,
                        help="L2 penalty weight (default: %(default)s)")
@@ -412,12 +431,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="Adam learning rate (default: %(default)s)")
         p.add_argument("--seed", type=int, default=0,
                        help="seed of the data and the initial weights (default: %(default)s)")
-        p.add_argument("--per-class", type=_positive_int, default=100,
+        p.add_argument("--per-class", type=_int_at_least(2), default=100,
                        help="points per class (default: %(default)s)")
-        p.add_argument("--hidden", type=_positive_int, default=16,
+        p.add_argument("--hidden", type=_int_at_least(1), default=16,
                        help="width H of the two hidden layers (default: %(default)s)")
         if name == "spirals":
-            p.add_argument("--noise", type=_finite, default=0.2,
+            p.add_argument("--noise", type=_non_negative, default=0.2,
                            help="noise on the spiral angle (default: %(default)s)")
         p.add_argument("--alpha", type=_finite, default=0.0,
                        help="L2 penalty weight (default: %(default)s)")

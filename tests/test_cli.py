@@ -91,8 +91,10 @@ def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_bad_arguments_exit_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["--steps", "-1"], ["moons", "--samples", "0"], ["nope"],
-                 ["--lr", "nan"]):
+    for argv in (["--steps", "-1"], ["moons", "--samples", "1"], ["nope"],
+                 ["--lr", "nan"], ["--lr", "x"], ["moons", "--seed", "-1"],
+                 ["moons", "--seed", str(2**32)], ["moons", "--noise", "-0.1"],
+                 ["spirals", "--per-class", "1"], ["yinyang", "--hidden", "0"]):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
