@@ -418,7 +418,7 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, what, default_lr, default_steps in (
             ("spirals", "three interleaved spiral arms", 0.02, 300),
-            ("yinyang", "the yin-yang dataset (yin, yang, dots)", 0.02, 300)):
+            ("yinyang", "the yin-yang dataset (yang, yin, dots)", 0.02, 300)):
         p = sub.add_parser(
             name, help=f"three classes: {what}; softmax cross-entropy, Adam",
             description=f"A three-class problem, {what}: MLP(2, [H, H, 3]) with ReLU and "

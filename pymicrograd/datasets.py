@@ -165,12 +165,13 @@ def make_spirals(
 def make_yinyang(
     n_samples: int = 300, r_small: float = 0.1, r_big: float = 0.5, seed: int = 0
 ) -> tuple[list[list[float]], list[int]]:
-    """The yin-yang dataset (Kriener et al. 2021): 0 = yin, 1 = yang, 2 = the dots.
+    """The yin-yang dataset (Kriener et al. 2021): 0 = yang, 1 = yin, 2 = the dots.
 
     Points are drawn uniformly in the disc of radius ``r_big`` centred at
     ``(r_big, r_big)``, with the classes balanced by rejection: each sample is first
     given a class in turn (0, 1, 2, 0, ...) and points are drawn until one falls in that
-    class's region. The two dots have radius ``r_small``.
+    class's region. The two dots have radius ``r_small``. The class numbers are the
+    paper's; its extra mirrored inputs ``(1 - x, 1 - y)`` are left out (two inputs).
     """
     if n_samples < 3:
         raise ValueError("make_yinyang needs n_samples >= 3")
@@ -184,8 +185,8 @@ def make_yinyang(
         if d_right <= r_small or d_left <= r_small:
             return 2
         upper = y > r_big
-        yang = (upper and d_right > r_big / 2) or (not upper and d_left <= r_big / 2)
-        return 1 if yang else 0
+        yin = (upper and d_right > r_big / 2) or (not upper and d_left <= r_big / 2)
+        return 1 if yin else 0
 
     X: list[list[float]] = []
     labels: list[int] = []
