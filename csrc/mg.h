@@ -2,8 +2,10 @@
  * mg.h -- the public interface of the pymicrograd C core.
  *
  * A scalar reverse-mode autograd engine. Every value is an mg_node: an IEEE double
- * with a gradient, the op that made it, and up to two child nodes. Build a graph with
- * the op functions below, call mg_backward() on its root, read gradients with mg_grad().
+ * with a gradient, the op that made it, and its operands (child nodes: none for a
+ * leaf, one or two for the ops below, many for the neural-network ops of mg_nn.h).
+ * Build a graph with the op functions, call mg_backward() on its root, read gradients
+ * with mg_grad().
  *
  * Ownership. Nodes are reference counted. Every function that returns `mg_node *`
  * hands the caller one new reference, which the caller gives back with mg_release().

@@ -9,8 +9,10 @@
  * call. Functions returning `mg_node *` hand the caller one new reference, or NULL
  * when an argument is invalid (NULL, a zero count where one operand is needed, more
  * than MG_MAX_CHILDREN operands) or memory runs out; a NULL return leaks nothing.
- * Functions returning int return MG_OK, MG_EINVAL or MG_ENOMEM, and on failure
- * write no output and leave no node behind.
+ * Functions returning int return MG_OK, MG_EINVAL or MG_ENOMEM; on failure they leave
+ * no node behind, and each entry of their output array is NULL or untouched (never a
+ * pointer to a freed node). Layer and optimizer arguments may not be NULL unless a
+ * function says so.
  */
 #ifndef MG_NN_H
 #define MG_NN_H

@@ -254,7 +254,10 @@ int mg_layer_forward(const mg_layer *layer, mg_node *const *in, mg_node **out)
     for (size_t j = 0; j < layer->nout; j++) {
         out[j] = layer_neuron_alloc(layer, j, in);
         if (!out[j]) {
-            for (size_t k = 0; k < j; k++) mg__free(out[k]);   /* never made live */
+            for (size_t k = 0; k < j; k++) {
+                mg__free(out[k]);   /* never made live */
+                out[k] = NULL;
+            }
             return MG_ENOMEM;
         }
     }
@@ -316,6 +319,8 @@ int mg_mlp_forward(mg_layer *const *layers, size_t nlayers, mg_node *const *in,
     mg_node **work = mg__malloc(2 * width * sizeof *work);
     if (!work) return MG_ENOMEM;
     int rc = mlp_forward(layers, nlayers, in, out, work, width);
+    if (rc != MG_OK)
+        for (size_t j = 0; j < layers[nlayers - 1]->nout; j++) out[j] = NULL;
     mg__free(work);
     return rc;
 }
@@ -338,7 +343,10 @@ int mg_mlp_forward_batch(mg_layer *const *layers, size_t nlayers, const double *
                         : mlp_forward(layers, nlayers, leaves, out + done * nout, work, width);
         release_all(leaves, made);   /* the first layer's nodes hold them now */
     }
-    if (rc != MG_OK) release_all(out, (done - 1) * nout);   /* rows before the failed one */
+    if (rc != MG_OK) {   /* rows before the failed one were made: give them back */
+        release_all(out, (done - 1) * nout);
+        for (size_t i = 0; i < batch * nout; i++) out[i] = NULL;
+    }
     mg__free(work);
     return rc;
 }
