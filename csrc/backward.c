@@ -1,19 +1,21 @@
 /* backward.c -- reverse-mode backpropagation without recursion.
  *
  * 1. Discover: walk the graph from the root with an explicit work list (never the C
- *    stack). For every reachable node, count the edges from reachable parents that
- *    point at it (`pending`), and move its gradient aside (`saved`), so that `grad`
- *    can hold this call's adjoint, starting from 0. (Leaves too: adding their share
- *    straight into `grad` would be faster, but a second call would then not add
- *    exactly the first call's gradient, as PyTorch does.)
- * 2. Propagate (Kahn's algorithm): the root's adjoint is 1. A node whose parents have
- *    all passed their share down holds its final adjoint: it applies its op's local
- *    derivative to its children, and its gradient becomes saved + adjoint. This visits
- *    nodes in a reverse topological order, with no sort and no recursion, and a
- *    second call adds the derivative once more without re-propagating old gradients.
+ *    stack). Every reachable node's gradient moves aside (`saved`), so that `grad`
+ *    can hold this call's adjoint, starting from 0. For inner nodes, count the edges
+ *    from reachable parents that point at them (`pending`). Leaves pass nothing on,
+ *    so they need no count and no turn; a layer neuron's weights (its mg__row) are
+ *    leaves found through the row rather than through an edge each.
+ * 2. Propagate (Kahn's algorithm): the root's adjoint is 1. An inner node whose
+ *    parents have all passed their share down holds its final adjoint: it applies its
+ *    op's local derivative to its operands, and its gradient becomes saved + adjoint.
+ *    This visits nodes in a reverse topological order, with no sort and no recursion.
+ * 3. Finish the leaves: each gradient becomes saved + this call's adjoint. So a second
+ *    call adds exactly the first call's gradient once more, as PyTorch does, and never
+ *    re-propagates old gradients.
  *
- * `pending`, `index` and the temporary adjoint live in nodes that graphs may share,
- * so backward passes run one at a time (a process-wide lock).
+ * `pending`, `index`, a row's `seen` and the temporary adjoints live in nodes that
+ * graphs may share, so backward passes run one at a time (a process-wide lock).
  */
 #include "mg_internal.h"
 #include "mg_lock.h"
@@ -25,71 +27,97 @@ static mg_lock backward_lock = MG_LOCK_INIT;
    itself. Arrays for more than KEEP_NODES nodes are given back after the call. */
 enum { KEEP_NODES = 1 << 20 };
 
+/* Nodes with their gradients from before this call. */
 typedef struct {
-    mg_node **nodes;   /* reachable nodes in discovery order; later the ready stack */
-    double *saved;     /* saved[n->index]: n's gradient before this call */
+    mg_node **nodes;
+    double *saved;     /* saved[i]: the gradient nodes[i] had */
     size_t len, cap;
+} node_list;
+
+typedef struct {
+    node_list inner;   /* inner nodes in discovery order (n->index is the position);
+                          during step 2, the stack of nodes ready to propagate */
+    node_list leaves;
 } reachable;
 
-static int grow(reachable *r)
+static int grow(node_list *l)
 {
-    size_t cap = r->cap ? 2 * r->cap : 1024;
+    size_t cap = l->cap ? 2 * l->cap : 1024;
     if (cap > UINT32_MAX) return MG_ENOMEM;   /* `index` is 32 bits */
-    mg_node **nodes = mg__realloc(r->nodes, cap * sizeof *nodes);
+    mg_node **nodes = mg__realloc(l->nodes, cap * sizeof *nodes);
     if (!nodes) return MG_ENOMEM;
-    r->nodes = nodes;
-    double *saved = mg__realloc(r->saved, cap * sizeof *saved);
+    l->nodes = nodes;
+    double *saved = mg__realloc(l->saved, cap * sizeof *saved);
     if (!saved) return MG_ENOMEM;
-    r->saved = saved;
-    r->cap = cap;
+    l->saved = saved;
+    l->cap = cap;
     return MG_OK;
 }
 
-/* Records a node seen for the first time. */
-static int append(reachable *r, mg_node *n)
+/* Records a node seen for the first time and moves its gradient aside. */
+static int append(node_list *l, mg_node *n)
 {
-    if (r->len == r->cap && grow(r) != MG_OK) return MG_ENOMEM;
-    n->index = (uint32_t)r->len;
-    r->nodes[r->len] = n;
-    r->saved[r->len] = n->grad;
+    if (l->len == l->cap && grow(l) != MG_OK) return MG_ENOMEM;
+    n->index = (uint32_t)l->len;
+    l->nodes[l->len] = n;
+    l->saved[l->len] = n->grad;
     n->grad = 0.0;
-    r->len++;
+    l->len++;
+    return MG_OK;
+}
+
+/* An edge from a discovered node to c. For a leaf, `pending` only says "seen". */
+static int see(reachable *r, mg_node *c)
+{
+    if (c->nchild == 0) {
+        if (c->pending) return MG_OK;
+        if (append(&r->leaves, c) != MG_OK) return MG_ENOMEM;
+        c->pending = 1;
+        return MG_OK;
+    }
+    if (c->pending == 0 && append(&r->inner, c) != MG_OK) return MG_ENOMEM;
+    c->pending++;
     return MG_OK;
 }
 
 /* Undoes step 1 after a failed allocation: no gradient has changed. */
 static void undo_discover(reachable *r)
 {
-    for (size_t i = 0; i < r->len; i++) {
-        r->nodes[i]->grad = r->saved[i];
-        r->nodes[i]->pending = 0;
+    for (size_t i = 0; i < r->inner.len; i++) {
+        mg_node *n = r->inner.nodes[i];
+        n->grad = r->inner.saved[i];
+        n->pending = 0;
+        if (mg__is_neuron(n)) mg__row_of(n)->seen = 0;
+    }
+    for (size_t i = 0; i < r->leaves.len; i++) {
+        r->leaves.nodes[i]->grad = r->leaves.saved[i];
+        r->leaves.nodes[i]->pending = 0;
     }
 }
 
-/* Step 1. `nodes` is also the work list: a node is appended when first seen and read
-   once later, to count its children's incoming edges. */
+/* Step 1, for an inner root. `inner.nodes` is also the work list: a node is appended
+   when first seen and read once later, to see its operands. */
 static int discover(mg_node *root, reachable *r)
 {
-    if (append(r, root) != MG_OK) return MG_ENOMEM;
-    for (size_t i = 0; i < r->len; i++) {
-        mg_node *n = r->nodes[i];
-        for (uint32_t k = 0; k < n->nchild; k++) {
-            mg_node *c = n->child[k];
-            if (c->pending++ == 0 && append(r, c) != MG_OK) {
-                c->pending = 0;   /* not on the list yet, so undo it by hand */
-                undo_discover(r);
-                return MG_ENOMEM;
-            }
+    int rc = append(&r->inner, root);
+    for (size_t i = 0; rc == MG_OK && i < r->inner.len; i++) {
+        mg_node *n = r->inner.nodes[i];
+        for (uint32_t k = 0; rc == MG_OK && k < n->nchild; k++) rc = see(r, n->child[k]);
+        if (rc == MG_OK && mg__is_neuron(n) && !mg__row_of(n)->seen) {
+            mg__row *row = mg__row_of(n);
+            row->seen = 1;
+            for (uint32_t k = 0; rc == MG_OK && k <= row->nin; k++) rc = see(r, row->param[k]);
         }
     }
-    return MG_OK;
+    if (rc != MG_OK) undo_discover(r);
+    return rc;
 }
 
-/* Step 2. `ready` holds nodes whose adjoint is final; each node enters it once, so
-   the discovery list, no longer needed, has room for it. */
+/* Step 2. Each inner node enters `ready` once, so the discovery list, no longer
+   needed, has room for it. */
 static void propagate(mg_node *root, reachable *r)
 {
-    mg_node **ready = r->nodes;
+    mg_node **ready = r->inner.nodes;
     size_t top = 0;
     root->grad = 1.0;
     ready[top++] = root;
@@ -97,23 +125,40 @@ static void propagate(mg_node *root, reachable *r)
         mg_node *n = ready[--top];
         double g = n->grad;
         mg__backward_step(n, g);
-        n->grad = r->saved[n->index] + g;
+        n->grad = r->inner.saved[n->index] + g;
+        if (mg__is_neuron(n)) mg__row_of(n)->seen = 0;
         for (uint32_t k = 0; k < n->nchild; k++) {
             mg_node *c = n->child[k];
-            if (--c->pending == 0) ready[top++] = c;
+            if (c->nchild && --c->pending == 0) ready[top++] = c;
         }
+    }
+}
+
+/* Step 3. */
+static void finish_leaves(reachable *r)
+{
+    for (size_t i = 0; i < r->leaves.len; i++) {
+        mg_node *leaf = r->leaves.nodes[i];
+        leaf->grad += r->leaves.saved[i];
+        leaf->pending = 0;
     }
 }
 
 static reachable scratch;   /* guarded by backward_lock */
 
+static void free_list(node_list *l)
+{
+    mg__free(l->nodes);
+    mg__free(l->saved);
+    *l = (node_list){0};
+}
+
 /* mg_trim and mg_set_allocator: the arrays go back to the allocator they came from. */
 void mg__backward_trim(void)
 {
     mg_lock_acquire(&backward_lock);
-    mg__free(scratch.nodes);
-    mg__free(scratch.saved);
-    scratch = (reachable){0};
+    free_list(&scratch.inner);
+    free_list(&scratch.leaves);
     mg_lock_release(&backward_lock);
 }
 
@@ -121,14 +166,18 @@ int mg_backward(mg_node *root)
 {
     if (!root) return MG_EINVAL;
     mg_lock_acquire(&backward_lock);
-    scratch.len = 0;
-    int rc = discover(root, &scratch);
-    if (rc == MG_OK) propagate(root, &scratch);
-    if (scratch.cap > KEEP_NODES) {
-        mg__free(scratch.nodes);
-        mg__free(scratch.saved);
-        scratch = (reachable){0};
+    scratch.inner.len = scratch.leaves.len = 0;
+    int rc;
+    if (root->nchild == 0) {   /* a leaf: d(root)/d(root) = 1, nothing else */
+        rc = append(&scratch.leaves, root);
+        if (rc == MG_OK) root->grad = 1.0;
+    } else {
+        rc = discover(root, &scratch);
+        if (rc == MG_OK) propagate(root, &scratch);
     }
+    if (rc == MG_OK) finish_leaves(&scratch);
+    if (scratch.inner.cap > KEEP_NODES) free_list(&scratch.inner);
+    if (scratch.leaves.cap > KEEP_NODES) free_list(&scratch.leaves);
     mg_lock_release(&backward_lock);
     return rc;
 }

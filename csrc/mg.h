@@ -77,7 +77,7 @@ typedef enum mg_op {
     MG_OP_LOG,         /* natural log of a */
     MG_OP_SIGMOID,     /* 1 / (1 + exp(-a)) */
     MG_OP_NEURON_LINEAR,   /* b + sum_i w_i x_i; children w_0..w_n-1, x_0..x_n-1, b */
-    MG_OP_NEURON_TANH,     /* tanh of that (mg_nn.h: mg_neuron) */
+    MG_OP_NEURON_TANH,     /* tanh of that (made by the layers of mg_nn.h) */
     MG_OP_NEURON_RELU,     /* relu of that */
     MG_OP_NEURON_SIGMOID,  /* sigmoid of that */
     MG_OP_SUM,         /* sum of all children (mg_nn.h: mg_sum) */

@@ -21,14 +21,40 @@ struct mg_node {
     uint32_t index;               /* mg_backward scratch: position in its node list */
     uint32_t op : 8;              /* an mg_op */
     uint32_t nchild : 24;         /* number of operands, at most MG_MAX_CHILDREN */
-    mg_node *child[];             /* operands, each holding a reference */
+    mg_node *child[];             /* operands, each holding a reference; a neuron
+                                     node keeps its parameter row after them */
 };
 
+/* A layer neuron's parameters: w[0..nin-1] then b, leaves that the row holds once.
+   The layer and every neuron node built from the row share it (refs under the graph
+   lock), so a neuron node holds one reference for all its weights instead of an edge
+   per weight: weights are half of a layer's edges, and every edge costs a count when
+   built, in backward and when freed. */
+typedef struct mg__row {
+    uint32_t refs;
+    uint32_t seen;                /* mg_backward scratch: params already discovered */
+    uint32_t nin;
+    mg_node *param[];             /* nin + 1 */
+} mg__row;
+
+static inline int mg__is_neuron(const mg_node *n)
+{
+    return n->op >= MG_OP_NEURON_LINEAR && n->op <= MG_OP_NEURON_SIGMOID;
+}
+
+/* The row of a neuron node, stored in the slot after its children. */
+static inline mg__row *mg__row_of(const mg_node *n)
+{
+    return (mg__row *)(void *)n->child[n->nchild];
+}
+
 /* node.c: allocation and lifetime */
-mg_node *mg__alloc_node(mg_op op, double value, uint32_t nchild);
+mg_node *mg__alloc_node(mg_op op, double value, uint32_t nchild);   /* not live yet */
+mg_node *mg__alloc_neuron(mg_op op, double value, uint32_t nchild, mg__row *row);
 void mg__graph_lock(void);      /* guards every node's refs and the live count */
 void mg__graph_unlock(void);
 void mg__adopt(mg_node *n);     /* graph lock held: n's operands gain their edges */
+void mg__row_release(mg__row *row);   /* drops one reference (takes the graph lock) */
 mg_node *mg__new_node(mg_op op, double value, mg_node *a, mg_node *b, double constant);
 void *mg__malloc(size_t size);
 void *mg__realloc(void *p, size_t size);

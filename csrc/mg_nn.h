@@ -2,8 +2,9 @@
  * mg_nn.h -- neural networks on the pymicrograd C core: n-ary nodes, dense layers,
  * losses and optimizers. Everything here builds ordinary mg_node graphs (see mg.h for
  * ownership, failure and thread rules, which all apply): a layer's forward pass makes
- * one scalar node per neuron, whose children are its weights, its inputs and its bias,
- * so a picture of the graph still shows every scalar and every edge.
+ * one scalar node per neuron, act(b + sum_i w_i x_i), whose children (mg_child) are its
+ * weights, its inputs and its bias, in that order, so a picture of the graph still
+ * shows every scalar and every edge.
  *
  * Conventions of this file. Arrays passed in are borrowed and only read during the
  * call. Functions returning `mg_node *` hand the caller one new reference, or NULL
@@ -33,11 +34,6 @@ typedef enum mg_activation {
 } mg_activation;
 
 /* ---- n-ary nodes ------------------------------------------------------------------ */
-
-/* act(b + sum_i w[i] * x[i]) as one node with children w[0..n-1], x[0..n-1], b (n may
-   be 0: then act(b)). The sum runs left to right from b, as micrograd's Neuron does. */
-mg_node *mg_neuron(mg_node *const *w, mg_node *const *x, size_t n, mg_node *b,
-                   mg_activation act);
 
 mg_node *mg_sum(mg_node *const *x, size_t n);          /* x[0] + ... + x[n-1]; n >= 1 */
 mg_node *mg_sum_squares(mg_node *const *x, size_t n);  /* x[0]^2 + ...; n >= 1 */

@@ -26,7 +26,7 @@ static int any_null(mg_node *const *x, size_t n)
     return 0;
 }
 
-/* ---- neuron: out = act(b + sum_i w_i x_i); children w[0..n), x[0..n), b ---------- */
+/* ---- neuron: out = act(b + sum_i w_i x_i), inputs x as children, w and b in a row --- */
 
 static double activate(mg_activation act, double z)
 {
@@ -42,21 +42,17 @@ static double activate(mg_activation act, double z)
 _Static_assert(MG_OP_NEURON_SIGMOID - MG_OP_NEURON_LINEAR == MG_ACT_SIGMOID,
                "neuron ops follow the order of mg_activation");
 
-/* A neuron node, filled in but not yet live. */
-static mg_node *neuron_alloc(mg_node *const *w, mg_node *const *x, size_t n, mg_node *b,
-                             mg_activation act)
+/* A neuron node over the inputs x[0..nin) with the row's weights, not yet live. */
+static mg_node *neuron_alloc(mg__row *row, mg_node *const *x, mg_activation act)
 {
-    if (n > (MG_MAX_CHILDREN - 1) / 2) return NULL;
-    mg_node *out = mg__alloc_node((mg_op)(MG_OP_NEURON_LINEAR + act), 0.0,
-                                  (uint32_t)(2 * n + 1));
+    uint32_t nin = row->nin;
+    mg_node *out = mg__alloc_neuron((mg_op)(MG_OP_NEURON_LINEAR + act), 0.0, nin, row);
     if (!out) return NULL;
-    double z = b->value;   /* left to right from b, as micrograd's sum(..., b) */
-    for (size_t i = 0; i < n; i++) {
-        z += w[i]->value * x[i]->value;
-        out->child[i] = w[i];
-        out->child[n + i] = x[i];
+    double z = row->param[nin]->value;   /* left to right from b, as micrograd's sum */
+    for (uint32_t i = 0; i < nin; i++) {
+        z += row->param[i]->value * x[i]->value;
+        out->child[i] = x[i];
     }
-    out->child[2 * n] = b;
     out->value = activate(act, z);
     return out;
 }
@@ -67,20 +63,10 @@ static int valid_activation(mg_activation act)
            act == MG_ACT_SIGMOID;
 }
 
-mg_node *mg_neuron(mg_node *const *w, mg_node *const *x, size_t n, mg_node *b,
-                   mg_activation act)
-{
-    if (!b || !valid_activation(act) || (n && (!w || !x)) || any_null(w, n) || any_null(x, n))
-        return NULL;
-    mg_node *out = neuron_alloc(w, x, n, b, act);
-    if (out) adopt_all(&out, 1);
-    return out;
-}
-
 void mg__neuron_backward(mg_node *out, double g)
 {
-    size_t n = (out->nchild - 1) / 2;
-    mg_node **w = out->child, **x = out->child + n, *b = out->child[2 * n];
+    uint32_t nin = out->nchild;
+    mg_node **x = out->child, **w = mg__row_of(out)->param, *b = w[nin];
     double y = out->value, dz;   /* dz = g * act'(z), written with the output y */
     switch ((mg_op)out->op) {
     case MG_OP_NEURON_TANH: dz = g * (1.0 - y * y); break;
@@ -88,7 +74,7 @@ void mg__neuron_backward(mg_node *out, double g)
     case MG_OP_NEURON_SIGMOID: dz = g * (1.0 - y) * y; break;
     default: dz = g; break;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < nin; i++) {
         w[i]->grad += dz * x[i]->value;
         x[i]->grad += dz * w[i]->value;
     }
@@ -190,8 +176,7 @@ void mg__bce_logits_backward(mg_node *out, double g)
 struct mg_layer {
     size_t nin, nout;
     mg_activation act;
-    mg_node **params;   /* nout rows of nin weights and a bias; the layer holds a
-                           reference to each */
+    mg__row **rows;   /* one per neuron; the layer holds a reference to each */
 };
 
 static void release_all(mg_node *const *nodes, size_t n)
@@ -199,35 +184,51 @@ static void release_all(mg_node *const *nodes, size_t n)
     for (size_t i = 0; i < n; i++) mg_release(nodes[i]);
 }
 
+/* A row of nin weights and a bias, leaves with the given values (zeros if NULL). */
+static mg__row *row_new(size_t nin, const double *init)
+{
+    mg__row *row = mg__malloc(sizeof *row + (nin + 1) * sizeof row->param[0]);
+    if (!row) return NULL;
+    *row = (mg__row){.refs = 1, .nin = (uint32_t)nin};
+    for (size_t i = 0; i <= nin; i++) {
+        row->param[i] = mg_leaf(init ? init[i] : 0.0);
+        if (!row->param[i]) {
+            release_all(row->param, i);
+            mg__free(row);
+            return NULL;
+        }
+    }
+    return row;
+}
+
 mg_layer *mg_layer_new(size_t nin, size_t nout, mg_activation act, const double *init)
 {
     if (nin == 0 || nout == 0 || !valid_activation(act)) return NULL;
-    if (nin > (MG_MAX_CHILDREN - 1) / 2 || nout > SIZE_MAX / sizeof(mg_node *) / (nin + 1))
-        return NULL;
-    size_t count = nout * (nin + 1);
+    if (nin > MG_MAX_CHILDREN || nout > SIZE_MAX / sizeof(mg__row *) / (nin + 1)) return NULL;
     mg_layer *layer = mg__malloc(sizeof *layer);
-    mg_node **params = mg__malloc(count * sizeof *params);
-    if (!layer || !params) goto fail;
-    for (size_t i = 0; i < count; i++) {
-        params[i] = mg_leaf(init ? init[i] : 0.0);
-        if (!params[i]) {
-            release_all(params, i);
-            goto fail;
+    mg__row **rows = mg__malloc(nout * sizeof *rows);
+    if (!layer || !rows) {
+        mg__free(rows);
+        mg__free(layer);
+        return NULL;
+    }
+    *layer = (mg_layer){.nin = nin, .nout = nout, .act = act, .rows = rows};
+    for (size_t j = 0; j < nout; j++) {
+        rows[j] = row_new(nin, init ? init + j * (nin + 1) : NULL);
+        if (!rows[j]) {
+            layer->nout = j;   /* free what was made */
+            mg_layer_free(layer);
+            return NULL;
         }
     }
-    *layer = (mg_layer){.nin = nin, .nout = nout, .act = act, .params = params};
     return layer;
-fail:
-    mg__free(params);
-    mg__free(layer);
-    return NULL;
 }
 
 void mg_layer_free(mg_layer *layer)
 {
     if (!layer) return;
-    release_all(layer->params, mg_layer_param_count(layer));
-    mg__free(layer->params);
+    for (size_t j = 0; j < layer->nout; j++) mg__row_release(layer->rows[j]);
+    mg__free(layer->rows);
     mg__free(layer);
 }
 
@@ -238,14 +239,14 @@ size_t mg_layer_param_count(const mg_layer *layer) { return layer->nout * (layer
 
 mg_node *mg_layer_param(const mg_layer *layer, size_t i)
 {
-    return i < mg_layer_param_count(layer) ? layer->params[i] : NULL;
+    if (i >= mg_layer_param_count(layer)) return NULL;
+    return layer->rows[i / (layer->nin + 1)]->param[i % (layer->nin + 1)];
 }
 
 /* Neuron j of the layer over in[], not yet live. */
 static mg_node *layer_neuron_alloc(const mg_layer *layer, size_t j, mg_node *const *in)
 {
-    mg_node *const *row = layer->params + j * (layer->nin + 1);
-    return neuron_alloc(row, in, layer->nin, row[layer->nin], layer->act);
+    return neuron_alloc(layer->rows[j], in, layer->act);
 }
 
 int mg_layer_forward(const mg_layer *layer, mg_node *const *in, mg_node **out)
@@ -353,5 +354,6 @@ int mg_mlp_forward_batch(mg_layer *const *layers, size_t nlayers, const double *
 
 void mg_layer_zero_grad(mg_layer *layer)
 {
-    for (size_t i = 0; i < mg_layer_param_count(layer); i++) layer->params[i]->grad = 0.0;
+    for (size_t j = 0; j < layer->nout; j++)
+        for (size_t i = 0; i <= layer->nin; i++) layer->rows[j]->param[i]->grad = 0.0;
 }

@@ -46,11 +46,12 @@ void mg__graph_lock(void) { mg_lock_acquire(&graph_lock); }
 void mg__graph_unlock(void) { mg_lock_release(&graph_lock); }
 
 /* The one place nodes are born: value set, gradient 0, the caller's reference, and
-   room for nchild operands, which the caller fills in before mg__adopt. */
-mg_node *mg__alloc_node(mg_op op, double value, uint32_t nchild)
+   room for nchild operands (plus `extra` slots), which the caller fills in before
+   mg__adopt. */
+static mg_node *alloc_node(mg_op op, double value, uint32_t nchild, uint32_t extra)
 {
     if (nchild > MG_MAX_CHILDREN) return NULL;
-    mg_node *n = mg__malloc(sizeof *n + nchild * sizeof n->child[0]);
+    mg_node *n = mg__malloc(sizeof *n + (nchild + extra) * sizeof n->child[0]);
     if (!n) return NULL;
     n->value = value;
     n->grad = 0.0;
@@ -63,12 +64,47 @@ mg_node *mg__alloc_node(mg_op op, double value, uint32_t nchild)
     return n;
 }
 
+mg_node *mg__alloc_node(mg_op op, double value, uint32_t nchild)
+{
+    return alloc_node(op, value, nchild, 0);
+}
+
+/* A neuron node: nchild inputs, then its parameter row in the extra slot. */
+mg_node *mg__alloc_neuron(mg_op op, double value, uint32_t nchild, mg__row *row)
+{
+    mg_node *n = alloc_node(op, value, nchild, 1);
+    if (n) n->child[nchild] = (mg_node *)(void *)row;
+    return n;
+}
+
 /* Makes a fully built node live: each operand gains a reference (one per edge, so
-   x * x holds x twice). The caller holds the graph lock. */
+   x * x holds x twice), and a neuron's row one. The caller holds the graph lock. */
 void mg__adopt(mg_node *n)
 {
     for (uint32_t i = 0; i < n->nchild; i++) n->child[i]->refs++;
+    if (mg__is_neuron(n)) mg__row_of(n)->refs++;
     live_nodes++;
+}
+
+/* Drops a reference to the node c, queueing it on `dead` if it was the last. */
+static mg_node *drop(mg_node *c, mg_node *dead)
+{
+    if (--c->refs == 0) {
+        c->u.next_dead = dead;
+        dead = c;
+    }
+    return dead;
+}
+
+/* Drops a reference to a row; when it was the last, its parameters lose theirs (and
+   join `dead` if nothing else holds them) and the row is freed. Graph lock held. */
+static mg_node *drop_row(mg__row *row, mg_node *dead)
+{
+    if (--row->refs == 0) {
+        for (uint32_t i = 0; i <= row->nin; i++) dead = drop(row->param[i], dead);
+        mg__free(row);
+    }
+    return dead;
 }
 
 /* A node of up to two operands (a, then b; NULL where absent). */
@@ -99,29 +135,34 @@ mg_node *mg_retain(mg_node *n)
     return ok ? n : NULL;
 }
 
-/* Freeing a chain of 10 million nodes must not recurse: dead nodes wait on a list
-   threaded through their own (no longer needed) constant field. */
+/* Frees every node on the `dead` list and, without recursion, every node that only
+   they kept alive: dead nodes wait on a list threaded through their own (no longer
+   needed) constant field, so a chain of 10 million nodes frees in constant stack.
+   Graph lock held. */
+static void free_dead(mg_node *dead)
+{
+    while (dead) {
+        mg_node *d = dead;
+        dead = d->u.next_dead;
+        for (uint32_t i = 0; i < d->nchild; i++) dead = drop(d->child[i], dead);
+        if (mg__is_neuron(d)) dead = drop_row(mg__row_of(d), dead);
+        mg__free(d);
+        live_nodes--;
+    }
+}
+
 void mg_release(mg_node *n)
 {
     if (!n) return;
     mg__graph_lock();
-    if (--n->refs == 0) {
-        n->u.next_dead = NULL;
-        mg_node *dead = n;
-        while (dead) {
-            mg_node *d = dead;
-            dead = d->u.next_dead;
-            for (uint32_t i = 0; i < d->nchild; i++) {
-                mg_node *c = d->child[i];
-                if (--c->refs == 0) {
-                    c->u.next_dead = dead;
-                    dead = c;
-                }
-            }
-            mg__free(d);
-            live_nodes--;
-        }
-    }
+    free_dead(drop(n, NULL));
+    mg__graph_unlock();
+}
+
+void mg__row_release(mg__row *row)
+{
+    mg__graph_lock();
+    free_dead(drop_row(row, NULL));
     mg__graph_unlock();
 }
 
@@ -165,6 +206,19 @@ double mg_constant(const mg_node *n)
     return n->op >= MG_OP_ADD_CONST ? n->u.constant : 0.0;
 }
 
-size_t mg_child_count(const mg_node *n) { return n->nchild; }
+/* A neuron node shows its weights, inputs and bias as children, in that order, as if
+   it held an edge to each parameter (see mg__row). */
+size_t mg_child_count(const mg_node *n)
+{
+    return mg__is_neuron(n) ? 2 * (size_t)n->nchild + 1 : n->nchild;
+}
 
-mg_node *mg_child(const mg_node *n, size_t i) { return i < n->nchild ? n->child[i] : NULL; }
+mg_node *mg_child(const mg_node *n, size_t i)
+{
+    if (!mg__is_neuron(n)) return i < n->nchild ? n->child[i] : NULL;
+    size_t nin = n->nchild;
+    mg__row *row = mg__row_of(n);
+    if (i < nin) return row->param[i];
+    if (i < 2 * nin) return n->child[i - nin];
+    return i == 2 * nin ? row->param[nin] : NULL;
+}
