@@ -176,8 +176,10 @@ int mg_backward(mg_node *root)
         if (rc == MG_OK) propagate(root, &scratch);
     }
     if (rc == MG_OK) finish_leaves(&scratch);
-    if (scratch.inner.cap > KEEP_NODES) free_list(&scratch.inner);
-    if (scratch.leaves.cap > KEEP_NODES) free_list(&scratch.leaves);
+    if (scratch.inner.cap > KEEP_NODES || scratch.leaves.cap > KEEP_NODES) {
+        free_list(&scratch.inner);
+        free_list(&scratch.leaves);
+    }
     mg_lock_release(&backward_lock);
     return rc;
 }
