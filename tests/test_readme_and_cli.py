@@ -13,16 +13,15 @@ import pymicrograd
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_readme_python_example_prints_what_the_readme_shows() -> None:
-    text = README.read_text()
-    block = re.search(r"```python\n(.*?)```", text, re.S)
-    assert block is not None
-    code = block.group(1)
-    shown = [line[2:] for line in code.splitlines() if line.startswith("# ")]
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, str(README), "exec"), {})
-    assert out.getvalue().splitlines() == shown
+def test_readme_python_examples_print_what_the_readme_shows() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    assert len(blocks) >= 2
+    for code in blocks:
+        shown = [line[2:] for line in code.splitlines() if line.startswith("# ")]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, str(README), "exec"), {})
+        assert out.getvalue().splitlines() == shown
 
 
 def test_package_docstring_example_runs() -> None:
