@@ -186,9 +186,10 @@ typedef struct mg_allocator {
 
 /* Makes a copy of *a the allocator of all later allocations; NULL restores the C
    library's malloc, realloc and free. Gives back cached memory first (mg_trim).
-   Returns MG_OK; MG_EINVAL, changing nothing, if a function of *a is NULL or if any
-   node is alive (memory must go back to the allocator it came from; release every
-   object of the library first). Not thread-safe: no other call may run meanwhile. */
+   Returns MG_OK; MG_EINVAL, changing nothing else, if a function of *a is NULL, if
+   any node is alive, or if an installed allocator still has blocks out (a layer or
+   an optimizer): memory must go back to the allocator it came from, so free every
+   object of the library first. Not thread-safe: no other call may run meanwhile. */
 int mg_set_allocator(const mg_allocator *a);
 
 /* Gives back the memory the library keeps cached between calls (mg_backward's work

@@ -1,4 +1,5 @@
 /* node.c -- allocating, counting, retaining and freeing nodes. */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "mg_internal.h"
@@ -11,18 +12,31 @@
 static int custom;
 static mg_allocator current;
 
+/* Blocks of an installed allocator not yet given back, so that mg_set_allocator can
+   refuse to leave it while any are (a layer or optimizer holds blocks too, and one
+   over no parameters holds no node). Counted on the installed allocator's path only:
+   the default path stays a bare call to malloc. */
+static _Atomic size_t custom_blocks;
+
+static void *custom_malloc(size_t size)
+{
+    void *p = current.malloc_fn(size ? size : 1, current.ctx);
+    if (p) atomic_fetch_add_explicit(&custom_blocks, 1, memory_order_relaxed);
+    return p;
+}
+
 /* Every allocation of the core goes through these three. An installed allocator never
    sees a size of 0 (so NULL always means failure) nor a NULL pointer to resize or free. */
 void *mg__malloc(size_t size)
 {
     if (!custom) return malloc(size);
-    return current.malloc_fn(size ? size : 1, current.ctx);
+    return custom_malloc(size);
 }
 
 void *mg__realloc(void *p, size_t size)
 {
     if (!custom) return realloc(p, size);
-    if (!p) return current.malloc_fn(size ? size : 1, current.ctx);
+    if (!p) return custom_malloc(size);
     return current.realloc_fn(p, size ? size : 1, current.ctx);
 }
 
@@ -32,6 +46,7 @@ void mg__free(void *p)
         free(p);
     } else if (p) {
         current.free_fn(p, current.ctx);
+        atomic_fetch_sub_explicit(&custom_blocks, 1, memory_order_relaxed);
     }
 }
 
@@ -175,12 +190,18 @@ size_t mg_live_nodes(void)
 }
 
 /* Memory must go back to the allocator it came from, so the allocator changes only
-   when no node is alive and the cached work arrays have been given back. */
+   when no node is alive and the cached work arrays have been given back, and leaves
+   an installed allocator only when it has every block back. (Blocks of the C
+   library's allocator are not counted, to keep the default path free: an object that
+   holds no node, made before installing an allocator, goes unnoticed.) */
 int mg_set_allocator(const mg_allocator *a)
 {
     if (a && (!a->malloc_fn || !a->realloc_fn || !a->free_fn)) return MG_EINVAL;
     if (mg_live_nodes() != 0) return MG_EINVAL;
     mg_trim();
+    if (custom && atomic_load_explicit(&custom_blocks, memory_order_relaxed) != 0) {
+        return MG_EINVAL;
+    }
     if (a) {
         current = *a;
         custom = 1;

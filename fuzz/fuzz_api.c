@@ -4,7 +4,10 @@
  * to a node or NULL: make leaves, apply every op (also to NULL operands), retain,
  * release, take children, set values and gradients, run backward, build long chains,
  * trim caches, try to change the allocator, and make the n-th allocation from now on
- * fail. Everything runs on a counting allocator. The harness checks, and aborts on:
+ * fail; and, from mg_nn.h, n-ary nodes and losses over slots, two dense layers (new,
+ * forward, neuron, MLP, batch, parameters, free) and an optimizer (SGD or Adam, step,
+ * zero_grad, free). Everything runs on a counting allocator. The harness checks, and
+ * aborts on:
  *
  *   - every node value against the op's formula at the moment it is made;
  *   - every backward: against a reference reverse pass written independently here
@@ -24,6 +27,7 @@
 
 #include "counting_alloc.h"
 #include "mg.h"
+#include "mg_nn.h"
 
 enum { NSLOTS = 16, MAX_CHAIN = 3000, MAX_REF_NODES = 1 << 14 };
 
@@ -182,8 +186,99 @@ static void local_grads(mg_node *n, double *da, double *db)
     case MG_OP_RSUB_CONST: *da = -1.0; break;
     case MG_OP_RDIV_CONST: *da = -(out / a); break;
     case MG_OP_RPOW_CONST: *da = (c == 0.0 && a >= 0.0) ? 0.0 : out * log(c); break;
+    /* mg_nn.h: max(x, 0) - x*t + log(1 + exp(-|x|)), gradient sigmoid(x) - t */
+    case MG_OP_BCE_LOGITS: *da = 1.0 / (1.0 + exp(-a)) - c; break;
     default: break;
     }
+}
+
+/* d out / d child k, for every op (the n-ary ones of mg_nn.h included). */
+static double local_grad(mg_node *n, size_t k)
+{
+    size_t m = mg_child_count(n);
+    double out = mg_value(n);
+    mg_op op = mg_op_of(n);
+    switch (op) {
+    case MG_OP_SUM: return 1.0;
+    case MG_OP_SUM_SQUARES: return 2.0 * mg_value(mg_child(n, k));
+    case MG_OP_LOGSUMEXP: return exp(mg_value(mg_child(n, k)) - out);   /* softmax */
+    case MG_OP_NEURON_LINEAR: case MG_OP_NEURON_TANH:
+    case MG_OP_NEURON_RELU: case MG_OP_NEURON_SIGMOID: {
+        /* out = act(b + sum_i w_i x_i); children w_0..w_{nin-1}, x_0..x_{nin-1}, b */
+        size_t nin = (m - 1) / 2;
+        double f = op == MG_OP_NEURON_TANH      ? 1.0 - out * out
+                   : op == MG_OP_NEURON_RELU    ? (out <= 0.0 ? 0.0 : 1.0)
+                   : op == MG_OP_NEURON_SIGMOID ? (1.0 - out) * out
+                                                : 1.0;
+        if (k < nin) return f * mg_value(mg_child(n, nin + k));   /* d/dw_k = x_k */
+        if (k < 2 * nin) return f * mg_value(mg_child(n, k - nin));   /* d/dx = w */
+        return f;                                                  /* d/db */
+    }
+    default: {
+        double da, db;
+        local_grads(n, &da, &db);
+        return k == 0 ? da : db;
+    }
+    }
+}
+
+/* For the n-ary ops: the value from the children, and the sum of the magnitudes of the
+   terms (the scale of a rounding difference). 0 if op is not n-ary. */
+static int nary_value(mg_node *n, double *value, double *mag)
+{
+    size_t m = mg_child_count(n);
+    double v = 0.0, s = 0.0;
+    mg_op op = mg_op_of(n);
+    switch (op) {
+    case MG_OP_SUM:
+    case MG_OP_SUM_SQUARES:
+        for (size_t k = 0; k < m; k++) {
+            double x = mg_value(mg_child(n, k));
+            double t = op == MG_OP_SUM ? x : x * x;
+            v += t;
+            s += fabs(t);
+        }
+        break;
+    case MG_OP_LOGSUMEXP: {
+        double hi = -INFINITY;
+        for (size_t k = 0; k < m; k++) hi = fmax(hi, mg_value(mg_child(n, k)));
+        for (size_t k = 0; k < m; k++) v += exp(mg_value(mg_child(n, k)) - hi);
+        v = hi + log(v);
+        s = fabs(v) + fabs(hi) + 1.0;
+        break;
+    }
+    case MG_OP_NEURON_LINEAR: case MG_OP_NEURON_TANH:
+    case MG_OP_NEURON_RELU: case MG_OP_NEURON_SIGMOID: {
+        size_t nin = (m - 1) / 2;
+        v = mg_value(mg_child(n, 2 * nin));
+        s = fabs(v);
+        for (size_t k = 0; k < nin; k++) {
+            double t = mg_value(mg_child(n, k)) * mg_value(mg_child(n, nin + k));
+            v += t;
+            s += fabs(t);
+        }
+        /* the activation is 1-Lipschitz or less: an error in z stays that small */
+        if (op == MG_OP_NEURON_TANH) v = tanh(v);
+        if (op == MG_OP_NEURON_RELU) v = v > 0.0 ? v : (isnan(v) ? v : 0.0);
+        if (op == MG_OP_NEURON_SIGMOID) v = 1.0 / (1.0 + exp(-v));
+        break;
+    }
+    default: return 0;
+    }
+    *value = v;
+    *mag = s;
+    return 1;
+}
+
+/* Checks the value of a node made by an n-ary op of mg_nn.h, up to rounding. */
+static void check_nary_value(mg_node *n)
+{
+    double v, mag;
+    if (!nary_value(n, &v, &mag) || !isfinite(v) || !isfinite(mag)) return;
+    /* rounding in the sum scales with the terms; in the activation, with the value */
+    double tol = 1e-9 * mag + 1e-12 * fabs(v) + 1e-300;
+    FUZZ_CHECK(fabs(mg_value(n) - v) <= tol, "%s: value %.17g, expected %.17g",
+               mg_op_name(mg_op_of(n)), mg_value(n), v);
 }
 
 typedef struct {
@@ -289,14 +384,12 @@ static int ref_backward(ref_graph *g)
     g->mag[0] = 1.0;
     for (size_t i = 0; i < g->len; i++) {
         mg_node *n = g->node[i];
-        double da, db;
-        local_grads(n, &da, &db);
-        double local[2] = {da, db};
         finite &= isfinite(mg_value(n)) && isfinite(g->old_grad[i]);
-        for (size_t k = 0; k < mg_child_count(n) && k < 2; k++) {
+        for (size_t k = 0; k < mg_child_count(n); k++) {
             size_t j = g->index[slot_of(g, mg_child(n, k))];
-            g->adj[j] += g->adj[i] * local[k];
-            g->mag[j] += g->mag[i] * fabs(local[k]);
+            double local = local_grad(n, k);
+            g->adj[j] += g->adj[i] * local;
+            g->mag[j] += g->mag[i] * fabs(local);
         }
         finite &= isfinite(g->adj[i]) && isfinite(g->mag[i]);
     }
@@ -306,6 +399,8 @@ static int ref_backward(ref_graph *g)
 /* ---- the interpreter -------------------------------------------------------------- */
 static counting_alloc counter;
 static mg_node *slot[NSLOTS];
+static mg_layer *layer[2];
+static mg_optimizer *optimizer;
 
 static void put(int i, mg_node *n)
 {
@@ -380,6 +475,206 @@ static void do_chain(int dst, int src, size_t n, int kind)
     put(dst, y);
 }
 
+/* ---- mg_nn.h ----------------------------------------------------------------------- */
+
+/* Up to `max` slots named by the input; *any_null tells whether one of them was empty. */
+static size_t read_slots(reader *r, mg_node **out, size_t max, int *any_null)
+{
+    size_t n = byte(r) % (max + 1);
+    *any_null = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = slot[byte(r) % NSLOTS];
+        *any_null |= out[i] == NULL;
+    }
+    return n;
+}
+
+/* A constructor's result: NULL exactly when an argument was invalid or an allocation
+   failed (`valid` < 0: the contract leaves it open, e.g. an empty list). */
+static void check_made(mg_node *n, int valid, const char *what)
+{
+    int injected = failure_injected();
+    if (valid > 0) FUZZ_CHECK(n || injected, "%s returned NULL", what);
+    if (valid == 0) FUZZ_CHECK(!n, "%s accepted an invalid argument", what);
+    if (n) check_nary_value(n);
+}
+
+static void do_nary(reader *r, int dst)
+{
+    mg_node *x[8] = {NULL};
+    int any_null;
+    int kind = byte(r) % 4;
+    size_t n = read_slots(r, x, 8, &any_null);
+    failure_injected();
+    mg_node *out;
+    switch (kind) {
+    case 0: out = mg_sum(x, n); break;
+    case 1: out = mg_sum_squares(x, n); break;
+    case 2: out = mg_logsumexp(x, n); break;
+    default:   /* one operand: only x[0] counts */
+        out = mg_bce_with_logits(n ? x[0] : NULL, number(r));
+        any_null = n && !x[0];
+        n = n ? 1 : 0;
+        break;
+    }
+    check_made(out, n > 0 && !any_null ? 1 : 0, "n-ary op");
+    put(dst, out);
+}
+
+static void do_loss(reader *r, int dst)
+{
+    mg_node *x[9] = {NULL};
+    double t[9] = {0.0};
+    size_t labels[9];
+    int any_null;
+    int kind = byte(r) % 6;
+    size_t n = read_slots(r, x, kind == 5 ? 9 : 6, &any_null);
+    for (size_t i = 0; i < n; i++) t[i] = number(r);
+    failure_injected();
+    mg_node *out;
+    int valid = n == 0 ? -1 : !any_null;
+    switch (kind) {
+    case 0: out = mg_sse_loss(x, t, n); break;
+    case 1: out = mg_mse_loss(x, t, n); break;
+    case 2: out = mg_hinge_loss(x, t, n); break;
+    case 3: out = mg_bce_with_logits_loss(x, t, n); break;
+    case 4: out = mg_l2_penalty(x, n, t[0]); break;
+    default: {   /* rows of k logits; a label of k or more is invalid */
+        size_t k = 1 + byte(r) % 3, rows = n / k;
+        valid = rows ? 1 : -1;   /* only the rows * k logits used count */
+        for (size_t i = 0; i < rows; i++) {
+            labels[i] = byte(r) % (k + 1);
+            if (labels[i] >= k) valid = 0;
+        }
+        for (size_t i = 0; i < rows * k; i++)
+            if (!x[i]) valid = 0;
+        out = mg_cross_entropy_loss(x, labels, rows, k);
+        break;
+    }
+    }
+    check_made(out, valid, "loss");
+    put(dst, out);
+}
+
+static void do_layer_new(reader *r, int which)
+{
+    size_t nin = 1 + byte(r) % 3, nout = 1 + byte(r) % 3;
+    int act = byte(r) % 5;   /* 4 is not an activation */
+    double init[12];
+    int zeros = byte(r) & 1;
+    for (size_t i = 0; i < nout * (nin + 1); i++) init[i] = zeros ? 0.0 : number(r);
+    mg_layer_free(layer[which]);
+    failure_injected();
+    layer[which] = mg_layer_new(nin, nout, (mg_activation)act, zeros ? NULL : init);
+    int injected = failure_injected();
+    if (act > MG_ACT_SIGMOID) {
+        FUZZ_CHECK(!layer[which], "a layer with activation %d", act);
+        return;
+    }
+    FUZZ_CHECK(layer[which] || injected, "mg_layer_new returned NULL");
+    if (!layer[which]) return;
+    mg_layer *l = layer[which];
+    FUZZ_CHECK(mg_layer_nin(l) == nin && mg_layer_nout(l) == nout &&
+                   mg_layer_activation(l) == (mg_activation)act &&
+                   mg_layer_param_count(l) == nout * (nin + 1),
+               "layer shape");
+    for (size_t i = 0; i < nout * (nin + 1); i++) {
+        mg_node *p = mg_layer_param(l, i);
+        FUZZ_CHECK(p && mg_op_of(p) == MG_OP_LEAF, "parameter %zu", i);
+        FUZZ_CHECK(bitwise_same(mg_value(p), zeros ? 0.0 : init[i]), "parameter %zu value", i);
+    }
+    FUZZ_CHECK(mg_layer_param(l, nout * (nin + 1)) == NULL, "parameter out of range");
+}
+
+/* Checks an int-returning forward: rc is MG_ENOMEM only after an injected failure,
+   MG_OK only when every argument was valid, and outputs are all set or all NULL. */
+static void check_forward(int rc, int valid, mg_node **out, size_t nout, const char *what)
+{
+    int injected = failure_injected();
+    FUZZ_CHECK(rc == MG_OK || rc == MG_EINVAL || rc == MG_ENOMEM, "%s returned %d", what, rc);
+    if (rc == MG_ENOMEM) FUZZ_CHECK(injected, "%s: MG_ENOMEM with no failure", what);
+    if (rc == MG_EINVAL) FUZZ_CHECK(!valid, "%s: MG_EINVAL on valid arguments", what);
+    if (!valid) FUZZ_CHECK(rc != MG_OK, "%s accepted invalid arguments", what);
+    if (valid && !injected) FUZZ_CHECK(rc == MG_OK, "%s failed (%d)", what, rc);
+    for (size_t j = 0; j < nout; j++) {
+        if (rc == MG_OK) {
+            FUZZ_CHECK(out[j] != NULL, "%s: output %zu is NULL", what, j);
+            check_nary_value(out[j]);
+        } else {
+            FUZZ_CHECK(out[j] == NULL, "%s failed but left output %zu", what, j);
+        }
+    }
+}
+
+static void do_forward(reader *r, int dst)
+{
+    int which = byte(r) & 1, kind = byte(r) % 4;
+    mg_layer *l = layer[which];
+    if (!l) return;
+    size_t nin = mg_layer_nin(l);
+    mg_node *in[3], *out[6] = {NULL};
+    int any_null = 0;
+    for (size_t i = 0; i < nin; i++) {
+        in[i] = slot[byte(r) % NSLOTS];
+        any_null |= in[i] == NULL;
+    }
+    size_t nout = 0;
+    int rc;
+    failure_injected();
+    if (kind == 0) {
+        nout = mg_layer_nout(l);
+        rc = mg_layer_forward(l, in, out);
+        check_forward(rc, !any_null, out, nout, "mg_layer_forward");
+    } else if (kind == 1) {
+        size_t j = byte(r) % (mg_layer_nout(l) + 1);   /* nout itself is out of range */
+        nout = 1;
+        rc = mg_layer_forward_neuron(l, j, in, out);
+        check_forward(rc, !any_null && j < mg_layer_nout(l), out, nout, "forward_neuron");
+    } else {
+        /* the layer alone, or it then the other one (whose nin may not match) */
+        mg_layer *layers[2] = {l, layer[!which]};
+        size_t nl = layers[1] && (byte(r) & 1) ? 2 : 1;
+        int valid = nl == 1 || mg_layer_nin(layers[1]) == mg_layer_nout(l);
+        nout = mg_layer_nout(layers[nl - 1]);
+        if (kind == 2) {
+            rc = mg_mlp_forward(layers, nl, in, out);
+            check_forward(rc, valid && !any_null, out, nout, "mg_mlp_forward");
+        } else {
+            size_t batch = 1 + (byte(r) & 1);
+            double x[6];
+            for (size_t i = 0; i < batch * nin; i++) x[i] = number(r);
+            nout *= batch;
+            rc = mg_mlp_forward_batch(layers, nl, x, batch, out);
+            check_forward(rc, valid, out, nout, "mg_mlp_forward_batch");
+        }
+    }
+    for (size_t j = 0; j < nout; j++) put((dst + (int)j) % NSLOTS, out[j]);
+}
+
+static void do_optimizer(reader *r)
+{
+    int kind = byte(r) % 5;
+    if (kind == 0 || kind == 1) {   /* a new SGD or Adam over the non-empty slots */
+        mg_node *params[NSLOTS];
+        size_t n = 0;
+        for (int i = 0; i < NSLOTS; i++)
+            if (slot[i]) params[n++] = slot[i];
+        double a = number(r), b = number(r);
+        mg_optimizer_free(optimizer);
+        failure_injected();
+        optimizer = kind == 0 ? mg_sgd_new(params, n, a, b)
+                              : mg_adam_new(params, n, 0.9, 0.999, 1e-8, a, byte(r) & 1);
+        FUZZ_CHECK(optimizer || failure_injected(), "optimizer returned NULL");
+    } else if (kind == 2 && optimizer) {
+        mg_optimizer_step(optimizer, number(r));
+    } else if (kind == 3 && optimizer) {
+        mg_optimizer_zero_grad(optimizer);
+    } else if (kind == 4) {
+        mg_optimizer_free(optimizer);
+        optimizer = NULL;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -395,7 +690,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t ins = byte(&r);
         int dst = byte(&r) % NSLOTS, a = byte(&r) % NSLOTS, b = byte(&r) % NSLOTS;
         mg_node *A = slot[a], *B = slot[b];
-        switch (ins % 16) {
+        switch (ins % 24) {
         case 0: {   /* leaf */
             double v = number(&r);
             mg_node *n = mg_leaf(v);
@@ -466,9 +761,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 14: mg_trim(); break;
-        case 15: {   /* change the allocator: refused while any node is alive */
+        case 15: {   /* change the allocator: refused while any node or object is alive */
             size_t live = mg_live_nodes();
-            if (live) {
+            if (live || layer[0] || layer[1] || optimizer) {
                 FUZZ_CHECK(mg_set_allocator(NULL) == MG_EINVAL, "allocator changed with %zu live",
                            live);
             } else {
@@ -478,10 +773,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             break;
         }
+        /* ---- mg_nn.h ---- */
+        case 16: do_nary(&r, dst); break;
+        case 17: do_loss(&r, dst); break;
+        case 18: do_layer_new(&r, a & 1); break;
+        case 19:
+            mg_layer_free(layer[a & 1]);
+            layer[a & 1] = NULL;
+            break;
+        case 20: case 21: do_forward(&r, dst); break;
+        case 22: {   /* a parameter into a slot, or zero a layer's gradients */
+            mg_layer *l = layer[a & 1];
+            if (!l) break;
+            if (b & 1) {
+                mg_layer_zero_grad(l);
+                for (size_t i = 0; i < mg_layer_param_count(l); i++)
+                    FUZZ_CHECK(mg_grad(mg_layer_param(l, i)) == 0.0, "zero_grad");
+            } else {
+                put(dst, mg_retain(mg_layer_param(l, byte(&r) % mg_layer_param_count(l))));
+            }
+            break;
+        }
+        case 23: do_optimizer(&r); break;
         }
     }
 
     for (int i = 0; i < NSLOTS; i++) put(i, NULL);
+    mg_layer_free(layer[0]);
+    mg_layer_free(layer[1]);
+    mg_optimizer_free(optimizer);
+    layer[0] = layer[1] = NULL;
+    optimizer = NULL;
     FUZZ_CHECK(mg_live_nodes() == 0, "%zu nodes leaked", mg_live_nodes());
     FUZZ_CHECK(mg_set_allocator(NULL) == MG_OK, "allocator reset at the end");
     FUZZ_CHECK(counter.blocks == 0 && counter.bytes == 0, "%zu blocks, %zu bytes leaked",

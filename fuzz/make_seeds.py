@@ -3,7 +3,8 @@
 
 Each seed is a short program in the harness's instruction encoding (see the switch in
 LLVMFuzzerTestOneInput): the seed notebook's neuron, reuse and diamonds, deep chains,
-IEEE edge values, reference juggling, allocation failures and allocator changes. The
+IEEE edge values, reference juggling, allocation failures and allocator changes, and
+from mg_nn.h layers, MLP forward passes, losses, n-ary nodes and optimizers. The
 fuzzer mutates these; rerun this script after changing the encoding.
 
     python3 fuzz/make_seeds.py
@@ -42,6 +43,52 @@ def fail(n): return bytes([12, 0, 0, 0, n])  # n-th allocation from now; odd n: 
 def chain(dst, a, n, kind=0): return bytes([13, dst, a, kind, n & 0xFF, n >> 8])
 def trim(): return bytes([14, 0, 0, 0])
 def switch_allocator(): return bytes([15, 0, 0, 0])
+
+
+# ---- mg_nn.h ------------------------------------------------------------------------
+NARY = ["sum", "sum_squares", "logsumexp", "bce_with_logits"]
+LOSSES = ["sse", "mse", "hinge", "bce", "l2", "cross_entropy"]
+ACTS = ["linear", "tanh", "relu", "sigmoid"]
+
+
+def nary(name, dst, xs, t=0.0):
+    out = bytes([16, dst, 0, 0, NARY.index(name), len(xs)]) + bytes(xs)
+    return out + (num(t) if name == "bce_with_logits" else b"")
+
+
+def loss(name, dst, xs, targets, k=1, labels=()):
+    out = bytes([17, dst, 0, 0, LOSSES.index(name), len(xs)]) + bytes(xs)
+    out += b"".join(num(t) for t in targets)
+    return out + (bytes([k - 1]) + bytes(labels) if name == "cross_entropy" else b"")
+
+
+def layer_new(which, nin, nout, act, init=None):
+    out = bytes([18, 0, which, 0, nin - 1, nout - 1, ACTS.index(act), init is None])
+    return out + (b"".join(num(v) for v in init) if init is not None else b"")
+
+
+def layer_free(which): return bytes([19, 0, which, 0])
+def forward(dst, which, ins): return bytes([20, dst, 0, 0, which, 0]) + bytes(ins)
+def forward_neuron(dst, which, ins, j):
+    return bytes([20, dst, 0, 0, which, 1]) + bytes(ins) + bytes([j])
+
+
+def mlp(dst, which, ins, both):
+    return bytes([20, dst, 0, 0, which, 2]) + bytes(ins) + bytes([both])
+
+
+def mlp_batch(dst, which, nin, rows, both=1):  # nin unused input bytes; both layers exist
+    head = bytes([20, dst, 0, 0, which, 3]) + bytes(nin) + bytes([both, len(rows) - 1])
+    return head + b"".join(num(v) for row in rows for v in row)
+
+
+def param(dst, which, i): return bytes([22, dst, which, 0, i])
+def zero_grad(which): return bytes([22, 0, which, 1])
+def sgd(momentum, wd): return bytes([23, 0, 0, 0, 0]) + num(momentum) + num(wd)
+def adam(wd, decoupled): return bytes([23, 0, 0, 0, 1]) + num(wd) + num(0.0) + bytes([decoupled])
+def step(lr): return bytes([23, 0, 0, 0, 2]) + num(lr)
+def opt_zero_grad(): return bytes([23, 0, 0, 0, 3])
+def opt_free(): return bytes([23, 0, 0, 0, 4])
 
 
 def neuron():
@@ -122,6 +169,37 @@ def allocator_changes():
     ])
 
 
+def nn_training():
+    """MLP(3, [3, 1]) (the harness's layers have at most 3 neurons), trained a few steps
+    with SGD, then Adam."""
+    init = [0.5, -0.3, 0.7, 0.0, -0.2, 0.1, 0.9, 0.0, 0.3, 0.3, -0.8, 0.0]
+    prog = [layer_new(0, 3, 3, "tanh", init), layer_new(1, 3, 1, "tanh"),
+            leaf(0, 2.0), leaf(1, 3.0), leaf(2, -1.0), sgd(0.9, 0.0)]
+    for _ in range(3):
+        prog += [mlp(3, 0, [0, 1, 2], 1), cop("add_const", 4, 3, -1.0), binop("mul", 5, 4, 4),
+                 backward(5), step(0.05), opt_zero_grad()]
+    prog += [adam(0.01, 1), forward(6, 0, [0, 1, 2]), loss("mse", 10, [6, 7, 8], [1, -1, 0.5]),
+             backward(10), step(0.1), forward_neuron(11, 0, [0, 1, 2], 2), backward(11),
+             mlp_batch(12, 0, 3, [[0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]), backward(12),
+             param(13, 1, 4), zero_grad(0), opt_free(), layer_free(0), backward(13),
+             layer_free(1), release(13), backward(3)]
+    return b"".join(prog)
+
+
+def nn_losses_and_nary():
+    prog = [leaf(0, 0.5), leaf(1, -2.0), leaf(2, 3.0), leaf(3, 0.0), leaf(4, 20.0), leaf(5, -745.0)]
+    for i, name in enumerate(NARY):
+        prog += [nary(name, 6 + i, [0, 1, 2, 3, 4, 5][: 6 - i], 0.7), backward(6 + i)]
+    prog += [loss("sse", 10, [0, 1, 2], [1.0, -1.0, 0.5]), backward(10),
+             loss("hinge", 11, [0, 1, 2, 4], [1.0, -1.0, 1.0, -1.0]), backward(11),
+             loss("bce", 12, [0, 1, 5], [1.0, 0.0, 0.5]), backward(12),
+             loss("l2", 13, [0, 1, 2], [0.01, 0, 0]), backward(13),
+             loss("cross_entropy", 14, [0, 1, 2, 3, 4, 5], [0] * 6, 3, [2, 0]), backward(14),
+             loss("cross_entropy", 15, [0, 1, 2, 3], [0] * 4, 2, [1, 2]),   # label 2: invalid
+             loss("sse", 15, [0, 9, 15], [1, 1, 1]), backward(15)]
+    return b"".join(prog)
+
+
 SEEDS = {
     "neuron": neuron(),
     "reuse_and_diamonds": reuse_and_diamonds(),
@@ -131,6 +209,8 @@ SEEDS = {
     "references": references(),
     "allocation_failures": allocation_failures(),
     "allocator_changes": allocator_changes(),
+    "nn_training": nn_training(),
+    "nn_losses_and_nary": nn_losses_and_nary(),
 }
 
 if __name__ == "__main__":

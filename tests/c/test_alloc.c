@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "counting_alloc.h"
+#include "mg_nn.h"
 #include "mg_test.h"
 
 static counting_alloc counter;
@@ -97,6 +98,24 @@ void test_alloc_set_allocator_contract(void)
     CHECK_EQ_INT(c.blocks, 0);
     CHECK_EQ_INT(mg_set_allocator(NULL), MG_OK);
     CHECK_EQ_INT(mg_set_allocator(NULL), MG_OK);     /* idempotent */
+    CHECK(!c.bad_free);
+}
+
+/* An optimizer over no parameters holds memory but no node: the installed allocator
+   must still not be left while it lives. */
+void test_alloc_set_allocator_waits_for_every_block(void)
+{
+    counting_alloc c = {0};
+    mg_allocator a = counting_allocator(&c);
+    REQUIRE(mg_set_allocator(&a) == MG_OK);
+    mg_optimizer *opt = mg_sgd_new(NULL, 0, 0.0, 0.0);
+    REQUIRE(opt != NULL);
+    CHECK_EQ_INT(mg_live_nodes(), 0);
+    CHECK(c.blocks > 0);
+    CHECK_EQ_INT(mg_set_allocator(NULL), MG_EINVAL);
+    mg_optimizer_free(opt);
+    CHECK_EQ_INT(c.blocks, 0);
+    CHECK_EQ_INT(mg_set_allocator(NULL), MG_OK);
     CHECK(!c.bad_free);
 }
 
