@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes fuzz/corpus/: hand-written programs for fuzz_api.c, the fuzzer's start.
+"""Writes fuzz/corpus/: hand-written programs for fuzz_api.c, the fuzzer's start, and
+the hand-written regression inputs of fuzz/regressions/.
 
 Each seed is a short program in the harness's instruction encoding (see the switch in
 LLVMFuzzerTestOneInput): the seed notebook's neuron, reuse and diamonds, deep chains,
@@ -213,9 +214,22 @@ SEEDS = {
     "nn_losses_and_nary": nn_losses_and_nary(),
 }
 
+# Bugs the fuzzer found, rewritten as short programs (inputs libFuzzer saves go to
+# fuzz/regressions/ as they are). ctest replays fuzz/regressions/ in every build.
+REGRESSIONS = {
+    # mg_set_allocator(NULL) succeeded while an optimizer over no parameters (no node,
+    # but blocks of the installed allocator) was alive; freeing it then handed the
+    # counting allocator's block to free().
+    "allocator_switch_with_empty_optimizer": b"".join([
+        sgd(0.0, 0.0), switch_allocator(), opt_free(), switch_allocator(), leaf(0, 1.0),
+    ]),
+}
+
 if __name__ == "__main__":
-    out = Path(__file__).resolve().parent / "corpus"
-    out.mkdir(exist_ok=True)
-    for name, data in SEEDS.items():
-        (out / f"seed_{name}").write_bytes(data)
-    print(f"wrote {len(SEEDS)} seeds to {out}")
+    here = Path(__file__).resolve().parent
+    for folder, prefix, inputs in (("corpus", "seed_", SEEDS), ("regressions", "", REGRESSIONS)):
+        out = here / folder
+        out.mkdir(exist_ok=True)
+        for name, data in inputs.items():
+            (out / f"{prefix}{name}").write_bytes(data)
+        print(f"wrote {len(inputs)} inputs to {out}")
