@@ -418,3 +418,69 @@ void test_alloc_fail_nth_training_step(void)
     CHECK_EQ_INT(counter.blocks, 0);
     CHECK_EQ_INT(mg_set_allocator(NULL), MG_OK);
 }
+
+/* ---- mg_nn.h: layers, forward passes, losses, optimizers -------------------------- */
+
+/* Layers built, run forward (one at a time, as an MLP, over a batch), a loss of every
+   kind, backward, and an optimizer step: every failure reported, nothing left. */
+static int attempt_nn(void *unused)
+{
+    (void)unused;
+    int ok = 1;
+    mg_layer *l1 = mg_layer_new(3, 4, MG_ACT_TANH, NULL);
+    mg_layer *l2 = mg_layer_new(4, 2, MG_ACT_RELU, NULL);
+    mg_node *in[3] = {mg_leaf(2.0), mg_leaf(3.0), mg_leaf(-1.0)};
+    mg_node *h[4] = {NULL}, *out[2] = {NULL}, *batch[4] = {NULL}, *loss[6] = {NULL};
+    mg_optimizer *opt = NULL;
+    const double x[6] = {2, 3, -1, 0.5, 1, 1};
+    const double target[2] = {1.0, -1.0};
+    const size_t label[1] = {1};
+    if (!l1 || !l2 || !in[0] || !in[1] || !in[2]) {
+        ok = 0;
+        goto done;
+    }
+    mg_layer *layers[2] = {l1, l2};
+    if (mg_layer_forward(l1, in, h) != MG_OK || mg_mlp_forward(layers, 2, in, out) != MG_OK ||
+        mg_mlp_forward_batch(layers, 2, x, 2, batch) != MG_OK) {
+        ok = 0;
+        goto done;
+    }
+    loss[0] = mg_sse_loss(out, target, 2);
+    loss[1] = mg_mse_loss(batch, target, 2);
+    loss[2] = mg_hinge_loss(out, target, 2);
+    loss[3] = mg_cross_entropy_loss(out, label, 1, 2);
+    loss[4] = mg_l2_penalty(h, 4, 0.1);
+    loss[5] = mg_sum(loss, 5);
+    if (!loss[5] || mg_backward(loss[5]) != MG_OK) {
+        ok = 0;
+        goto done;
+    }
+    mg_node *params[20];
+    for (size_t i = 0; i < 16; i++) params[i] = mg_layer_param(l1, i);
+    for (size_t i = 0; i < 4; i++) params[16 + i] = mg_layer_param(l2, i);
+    opt = mg_adam_new(params, 20, 0.9, 0.999, 1e-8, 0.0, 0);
+    if (!opt) {
+        ok = 0;
+        goto done;
+    }
+    mg_optimizer_step(opt, 0.01);
+done:
+    mg_optimizer_free(opt);
+    for (int i = 0; i < 6; i++) mg_release(loss[i]);
+    for (int i = 0; i < 4; i++) mg_release(batch[i]);
+    for (int i = 0; i < 2; i++) mg_release(out[i]);
+    for (int i = 0; i < 4; i++) mg_release(h[i]);
+    for (int i = 0; i < 3; i++) mg_release(in[i]);
+    mg_layer_free(l1);
+    mg_layer_free(l2);
+    return ok;
+}
+
+void test_alloc_fail_nth_nn(void)
+{
+    REQUIRE(install_counter() == MG_OK);
+    size_t needed = fail_each_allocation("layers, losses and an optimizer", attempt_nn, NULL);
+    CHECK(needed > 20);
+    CHECK_EQ_INT(counter.blocks, 0);
+    CHECK_EQ_INT(mg_set_allocator(NULL), MG_OK);
+}
