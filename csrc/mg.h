@@ -173,10 +173,11 @@ int mg_version_number(void);
 
 /* ---- memory ------------------------------------------------------------------------ */
 
-/* An allocator: three functions with the contracts of malloc, realloc and free, each
-   given ctx. The library never asks for 0 bytes, never resizes or frees NULL, and
-   passes realloc_fn only pointers that came from malloc_fn or realloc_fn. A function
-   that cannot allocate returns NULL (and realloc_fn leaves the old block untouched). */
+/* An allocator: three functions with the contracts of malloc, realloc and free (blocks
+   aligned for any type), each given ctx. The library never asks for 0 bytes, never
+   resizes or frees NULL, and passes realloc_fn only pointers that came from malloc_fn
+   or realloc_fn. A function that cannot allocate returns NULL (and realloc_fn leaves
+   the old block untouched). */
 typedef struct mg_allocator {
     void *(*malloc_fn)(size_t size, void *ctx);
     void *(*realloc_fn)(void *p, size_t size, void *ctx);
