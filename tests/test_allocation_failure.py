@@ -62,7 +62,8 @@ class CountingAllocator:
     # ---- the three callbacks -----------------------------------------------------------
 
     def _new_block(self, size: int) -> Any:
-        buf = ffi.new("double[]", max(1, (size + 7) // 8))  # 8-byte aligned, like malloc
+        # 8-byte aligned: enough for the core, whose blocks hold doubles and pointers
+        buf = ffi.new("double[]", max(1, (size + 7) // 8))
         address = int(ffi.cast("uintptr_t", buf))
         self.blocks[address] = buf
         self.sizes[address] = size
