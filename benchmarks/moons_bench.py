@@ -187,7 +187,7 @@ def pymicrograd_batched_step(data: Json) -> Step:
 
     def step(k: int) -> tuple[Any, list[Any]]:
         scores = model.forward_batch(X)
-        total_loss = hinge_loss(scores, y) + l2_penalty(params, alpha)
+        total_loss = hinge_loss(scores, y) + l2_penalty(model, alpha)
         opt.zero_grad()
         total_loss.backward()
         opt.lr = 1.0 - 0.9 * k / 100

@@ -65,7 +65,7 @@ def train_batched(model: MLP, X: list[list[float]], y: list[float], steps: int) 
     opt = SGD(params, lr=1.0)
     for k in range(steps):
         scores = model.forward_batch(X)  # one Tensor per row
-        total_loss = hinge_loss(scores, y) + l2_penalty(params, ALPHA)
+        total_loss = hinge_loss(scores, y) + l2_penalty(model, ALPHA)
         opt.zero_grad()
         total_loss.backward()
         opt.lr = 1.0 - 0.9 * k / 100

@@ -182,7 +182,7 @@ def run_moons(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     for k in range(args.steps):
         scores = _scores(model, X)
-        loss = hinge_loss(scores, y) + l2_penalty(params, args.alpha)
+        loss = hinge_loss(scores, y) + l2_penalty(model, args.alpha)
         opt.zero_grad()
         loss.backward()
         opt.lr = 1.0 - 0.9 * k / 100
@@ -250,7 +250,7 @@ def run_multiclass(args: argparse.Namespace) -> int:
         logits = _class_rows(model, X)
         loss = cross_entropy_loss(logits, labels)
         if args.alpha:
-            loss = loss + l2_penalty(params, args.alpha)
+            loss = loss + l2_penalty(model, args.alpha)
         opt.zero_grad()
         loss.backward()
         opt.step()

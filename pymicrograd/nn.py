@@ -124,9 +124,26 @@ class Module:
     that a file fits the model.
     """
 
+    _fixed_parameters = False
+    """True when `parameters()` always returns the same Tensors (the built-in models)."""
+
     def parameters(self) -> list[Tensor]:
         """Every trainable Tensor, in micrograd's order (a new list, the same Tensors)."""
         return []
+
+    def _parameter_nodes(self) -> tuple[Any, int]:
+        """The parameters' nodes as an ``mg_node *[]`` and its length, for C calls.
+
+        Kept after the first call when the parameters are fixed, so that a training
+        loop does not rebuild it every step (the model keeps the nodes alive).
+        """
+        cached: tuple[Any, int] | None = self.__dict__.get("_parameter_array")
+        if cached is None:
+            params = self.parameters()
+            cached = (_nodes.node_array(params), len(params))
+            if self._fixed_parameters:
+                self.__dict__["_parameter_array"] = cached
+        return cached
 
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to 0."""
@@ -219,6 +236,8 @@ class Neuron(Module):
     layer's rows and share its parameters.
     """
 
+    _fixed_parameters = True
+
     def __init__(self, nin: int, activation: str = "tanh", *, seed: Seed = None) -> None:
         """A neuron over `nin` inputs with weights uniform in [-1, 1] and bias 0."""
         nin = _check_size(nin, "nin")
@@ -287,6 +306,8 @@ class Layer(Module):
     `nout` output nodes in one C call.
     """
 
+    _fixed_parameters = True
+
     def __init__(self, nin: int, nout: int, activation: str = "tanh", *,
                  seed: Seed = None) -> None:
         """A layer with weights uniform in [-1, 1] and biases 0, neuron by neuron."""
@@ -349,6 +370,8 @@ class MLP(Module):
     final_activation="linear")`` is micrograd's demo network; ``MLP(3, [4, 4, 1])``
     the seed's. A forward pass is one C call for the whole network.
     """
+
+    _fixed_parameters = True
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "tanh",
                  final_activation: str | None = None, *, seed: Seed = None) -> None:

@@ -229,3 +229,22 @@ def two() -> list[Tensor]:  # made per test: no C node outlives a test
 def test_bad_input(call: Callable[[], Any], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_l2_penalty_of_a_model_equals_that_of_its_parameters() -> None:
+    """A model stands for its parameters (and keeps their array between calls)."""
+    from pymicrograd.nn import MLP, Module
+
+    model = MLP(2, [3, 1], seed=4)
+    for _ in range(2):  # the second call uses the kept array
+        by_model = l2_penalty(model, 0.25)
+        by_list = l2_penalty(model.parameters(), 0.25)
+        assert by_model.value == by_list.value
+        model.zero_grad()
+        by_model.backward()
+        grads = [p.gradient for p in model.parameters()]
+        model.zero_grad()
+        by_list.backward()
+        assert grads == [p.gradient for p in model.parameters()]
+    with pytest.raises(ValueError, match="must not be empty"):
+        l2_penalty(Module(), 0.1)
