@@ -14,7 +14,7 @@ def sklearn_make_moons(n: int, noise: float, seed: int) -> tuple[list[list[float
                                                                   list[float]]:
     """sklearn.datasets.make_moons(n, noise=noise) after np.random.seed(seed), in numpy
     (sklearn's own code path: linspace, vstack, shuffle of an index array, normal)."""
-    np = pytest.importorskip("numpy")
+    import numpy as np
     rs = np.random.RandomState(seed)
     n_out, n_in = n // 2, n - n // 2
     outer = np.vstack([np.cos(np.linspace(0, np.pi, n_out)),
@@ -47,7 +47,7 @@ def test_karpathys_demo_data() -> None:
 
 
 def test_numpy_stream() -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
     for seed in (0, 1, 1337, 2**32 - 1):
         ours, ref = NumpyLegacyRandom(seed), np.random.RandomState(seed)
         assert [ours.random_sample() for _ in range(50)] == ref.random_sample(50).tolist()
