@@ -54,11 +54,11 @@ void mg__free(void *p)
    layer's node adds dozens of edges at once, and one lock round trip for all of them
    is far cheaper than an atomic instruction per edge. A scalar op pays one lock
    round trip to make its node and one to release it, as two atomics would cost. */
-static mg_lock graph_lock = MG_LOCK_INIT;
+static mg_spin graph_lock = MG_SPIN_INIT;
 static size_t live_nodes;   /* guarded by graph_lock */
 
-void mg__graph_lock(void) { mg_lock_acquire(&graph_lock); }
-void mg__graph_unlock(void) { mg_lock_release(&graph_lock); }
+void mg__graph_lock(void) { mg_spin_acquire(&graph_lock); }
+void mg__graph_unlock(void) { mg_spin_release(&graph_lock); }
 
 /* The one place nodes are born: value set, gradient 0, the caller's reference, and
    room for nchild operands (plus `extra` slots), which the caller fills in before
