@@ -30,7 +30,8 @@
  *
  * Memory. Every byte comes from one allocator: the C library's malloc, realloc and free,
  * or the one given to mg_set_allocator. mg_backward() keeps its work arrays between
- * calls; mg_trim() gives them back (call it before exit if a leak checker watches).
+ * calls, and with the C library's allocator up to 16 MB of freed nodes are kept for
+ * reuse; mg_trim() gives both back (call it before exit if a leak checker watches).
  *
  * Depth. No function recurses: graphs of any depth (a chain of 10 million nodes)
  * are built, backpropagated and freed in bounded stack space.

@@ -60,13 +60,73 @@ static size_t live_nodes;   /* guarded by graph_lock */
 void mg__graph_lock(void) { mg_spin_acquire(&graph_lock); }
 void mg__graph_unlock(void) { mg_spin_release(&graph_lock); }
 
+/* Freed nodes with up to CACHE_SLOTS operand slots wait on a list per size to be
+   reused: a training step makes and frees thousands of nodes, and malloc and free
+   cost as much as the rest of making a node. Only with the C library's allocator (an
+   installed one sees every block); at most CACHE_BYTES in all; mg_trim empties the
+   lists. Guarded by graph_lock. */
+enum { CACHE_SLOTS = 32, CACHE_BYTES = 16 << 20 };
+static mg_node *cache[CACHE_SLOTS + 1];
+static size_t cached_bytes;
+
+static size_t node_bytes(uint32_t slots) { return sizeof(mg_node) + slots * sizeof(mg_node *); }
+static uint32_t slots_of(const mg_node *n) { return n->nchild + (uint32_t)mg__is_neuron(n); }
+
+/* A cached node with room for `slots` operands, or NULL. */
+static mg_node *reuse(uint32_t slots)
+{
+    if (custom || slots > CACHE_SLOTS) return NULL;
+    mg__graph_lock();
+    mg_node *n = cache[slots];
+    if (n) {
+        cache[slots] = n->u.next_dead;
+        cached_bytes -= node_bytes(slots);
+    }
+    mg__graph_unlock();
+    return n;
+}
+
+/* Gives a dead node's memory back: to its cache list, or to the allocator. Graph lock
+   held. */
+static void recycle(mg_node *d)
+{
+    uint32_t slots = slots_of(d);
+    if (!custom && slots <= CACHE_SLOTS && cached_bytes + node_bytes(slots) <= CACHE_BYTES) {
+        d->u.next_dead = cache[slots];
+        cache[slots] = d;
+        cached_bytes += node_bytes(slots);
+    } else {
+        mg__free(d);
+    }
+}
+
+/* Frees every cached node (outside the lock: free may be slow). */
+static void empty_cache(void)
+{
+    mg_node *lists[CACHE_SLOTS + 1];
+    mg__graph_lock();
+    for (uint32_t slots = 0; slots <= CACHE_SLOTS; slots++) {
+        lists[slots] = cache[slots];
+        cache[slots] = NULL;
+    }
+    cached_bytes = 0;
+    mg__graph_unlock();
+    for (uint32_t slots = 0; slots <= CACHE_SLOTS; slots++) {
+        for (mg_node *n = lists[slots], *next; n; n = next) {
+            next = n->u.next_dead;
+            mg__free(n);
+        }
+    }
+}
+
 /* The one place nodes are born: value set, gradient 0, the caller's reference, and
    room for nchild operands (plus `extra` slots), which the caller fills in before
    mg__adopt. */
 static mg_node *alloc_node(mg_op op, double value, uint32_t nchild, uint32_t extra)
 {
     if (nchild > MG_MAX_CHILDREN) return NULL;
-    mg_node *n = mg__malloc(sizeof *n + (nchild + extra) * sizeof n->child[0]);
+    mg_node *n = reuse(nchild + extra);
+    if (!n) n = mg__malloc(node_bytes(nchild + extra));
     if (!n) return NULL;
     n->value = value;
     n->grad = 0.0;
@@ -161,7 +221,7 @@ static void free_dead(mg_node *dead)
         dead = d->u.next_dead;
         for (uint32_t i = 0; i < d->nchild; i++) dead = drop(d->child[i], dead);
         if (mg__is_neuron(d)) dead = drop_row(mg__row_of(d), dead);
-        mg__free(d);
+        recycle(d);
         live_nodes--;
     }
 }
@@ -212,7 +272,11 @@ int mg_set_allocator(const mg_allocator *a)
     return MG_OK;
 }
 
-void mg_trim(void) { mg__backward_trim(); }
+void mg_trim(void)
+{
+    mg__backward_trim();
+    empty_cache();
+}
 
 int mg_version_number(void) { return MG_VERSION_NUMBER; }
 
