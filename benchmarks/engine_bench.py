@@ -35,13 +35,14 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
 from typing import Any, Callable
+
+from fresh import run_fresh
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -411,20 +412,9 @@ def worker(spec: Json) -> Json:
 
 def run_worker(engine: str, task: str, **args: Any) -> Json:
     """Run `worker` in a fresh interpreter and return its result."""
-    spec = {"engine": engine, "task": task, "args": args}
     print(f"[{time.strftime('%H:%M:%S')}] {task:9s} {engine} {args}", file=sys.stderr,
           flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "result.json")
-        t0 = perf()
-        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
-                               json.dumps(spec), "--json", out], check=False)
-        if proc.returncode != 0 or not os.path.exists(out):
-            return {"failed": f"worker exited with status {proc.returncode}"}
-        with open(out) as f:
-            result: Json = json.load(f)
-    result["worker_wall_s"] = perf() - t0
-    return result
+    return run_fresh(__file__, {"engine": engine, "task": task, "args": args})
 
 
 # ---------------------------------------------------------------- configuration

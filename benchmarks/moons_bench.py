@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Callable
 
+from fresh import run_fresh
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SIZES = [2, 16, 16, 1]
@@ -345,16 +347,7 @@ def run_worker(spec: Json) -> Json:
     """Run one engine's measurement in a fresh interpreter and return its result."""
     print(f"[{time.strftime('%H:%M:%S')}] {LABEL[spec['engine']]}: {spec['steps']} steps x "
           f"{spec['repeats']}", file=sys.stderr, flush=True)
-    out = os.path.join(spec["tmp"], f"result-{spec['engine']}.json")
-    t0 = perf()
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
-                           json.dumps(spec), "--json", out], check=False)
-    if proc.returncode != 0 or not os.path.exists(out):
-        return {"failed": f"worker exited with status {proc.returncode}"}
-    with open(out) as f:
-        result: Json = json.load(f)
-    result["worker_wall_s"] = perf() - t0
-    return result
+    return run_fresh(__file__, spec)
 
 
 def worker(spec: Json) -> Json:

@@ -52,8 +52,9 @@ void mg__free(void *p)
 
 /* Reference counts and the live count change under one lock, not with atomics: a
    layer's node adds dozens of edges at once, and one lock round trip for all of them
-   is far cheaper than an atomic instruction per edge. A scalar op pays one lock
-   round trip to make its node and one to release it, as two atomics would cost. */
+   is far cheaper than an atomic instruction per edge. A scalar op pays a few short
+   lock round trips (take a cached node, adopt it, release it), about what the atomics
+   on its counts would cost. */
 static mg_spin graph_lock = MG_SPIN_INIT;
 static size_t live_nodes;   /* guarded by graph_lock */
 
