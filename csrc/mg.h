@@ -195,8 +195,8 @@ typedef struct mg_allocator {
 int mg_set_allocator(const mg_allocator *a);
 
 /* Gives back the memory the library keeps cached between calls (mg_backward's work
-   arrays), so that a leak checker sees nothing at exit; the next mg_backward() simply
-   allocates again. Safe at any time, from any thread. */
+   arrays, freed nodes kept for reuse), so that a leak checker sees nothing at exit;
+   later calls simply allocate again. Safe at any time, from any thread. */
 void mg_trim(void);
 
 #ifdef __cplusplus
