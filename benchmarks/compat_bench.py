@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""compat_bench.py: micrograd's demo notebook, unchanged, on micrograd and on pymicrograd.compat.
+
+    python benchmarks/compat_bench.py [--quick] [--json out.json]
+
+The code below (NOTEBOOK) is the code of karpathy's micrograd demo.ipynb, cell by cell,
+without the plotting (matplotlib) lines. It runs twice, each time in a fresh
+interpreter (benchmarks/fresh.py): once as it is, on the micrograd package, and once
+with ``from micrograd.`` replaced by ``from pymicrograd.compat.`` in its imports, which
+is the only change. Nothing else is rewritten: the inputs are still numpy scalars, the
+loss is still built one Value op at a time in Python, the SGD update is still a Python
+loop over ``model.parameters()``. It is a measure of what a micrograd user gets from
+swapping the import, not of pymicrograd's fastest way to train (moons_bench.py).
+
+The data is ``sklearn.datasets.make_moons(n_samples=100, noise=0.1)`` after
+``np.random.seed(1337)`` as in the notebook; without scikit-learn,
+``pymicrograd.datasets.make_moons`` gives the same numbers (as numpy arrays, 0/1
+labels), so the notebook's ``y = y*2 - 1`` still applies.
+
+The notebook prints one line per training step; the worker records when each line is
+printed (a ``print`` placed in the notebook's globals), so a step's time is the time
+between two such lines: forward over the 100 points, loss, zero_grad, backward, update.
+It reports the median step, the whole run (model, first loss, 100 steps), and checks
+that both engines print the same losses (to 1e-9, relative) and accuracies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import io
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+from typing import Any
+
+from fresh import run_fresh
+
+Json = dict[str, Any]
+ENGINES = ("micrograd", "pymicrograd.compat")
+LOSS_TOL = 1e-9
+
+NOTEBOOK = '''
+import random
+import numpy as np
+
+from micrograd.engine import Value
+from micrograd.nn import Neuron, Layer, MLP
+
+np.random.seed(1337)
+random.seed(1337)
+
+# make up a dataset
+
+X, y = make_moons(n_samples=100, noise=0.1)
+
+y = y*2 - 1 # make y be -1 or 1
+
+# initialize a model
+model = MLP(2, [16, 16, 1]) # 2-layer neural network
+print(model)
+print("number of parameters", len(model.parameters()))
+
+# loss function
+def loss(batch_size=None):
+
+    # inline DataLoader :)
+    if batch_size is None:
+        Xb, yb = X, y
+    else:
+        ri = np.random.permutation(X.shape[0])[:batch_size]
+        Xb, yb = X[ri], y[ri]
+    inputs = [list(map(Value, xrow)) for xrow in Xb]
+
+    # forward the model to get scores
+    scores = list(map(model, inputs))
+
+    # svm "max-margin" loss
+    losses = [(1 + -yi*scorei).relu() for yi, scorei in zip(yb, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    # L2 regularization
+    alpha = 1e-4
+    reg_loss = alpha * sum((p*p for p in model.parameters()))
+    total_loss = data_loss + reg_loss
+
+    # also get accuracy
+    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
+    return total_loss, sum(accuracy) / len(accuracy)
+
+total_loss, acc = loss()
+print(total_loss, acc)
+
+# optimization
+for k in range(100):
+
+    # forward
+    total_loss, acc = loss()
+
+    # backward
+    model.zero_grad()
+    total_loss.backward()
+
+    # update (sgd)
+    learning_rate = 1.0 - 0.9*k/100
+    for p in model.parameters():
+        p.data -= learning_rate * p.grad
+
+    if k % 1 == 0:
+        print(f"step {k} loss {total_loss.data}, accuracy {acc*100}%")
+'''
+
+STEP_LINE = re.compile(r"step (\d+) loss (\S+), accuracy (\S+)%")
+
+
+def source_for(engine: str, steps: int) -> str:
+    """The notebook for `engine`: only its imports change (and the step count if asked)."""
+    src = NOTEBOOK
+    if engine == "pymicrograd.compat":
+        src = src.replace("from micrograd.", "from pymicrograd.compat.")
+    if steps != 100:
+        src = src.replace("for k in range(100):", f"for k in range({steps}):")
+    return src
+
+
+def moons_maker() -> Any:
+    """The notebook's ``make_moons``: scikit-learn's if installed, else pymicrograd's copy."""
+    try:
+        from sklearn.datasets import make_moons
+
+        return make_moons
+    except ImportError:
+        import numpy as np
+
+        from pymicrograd.datasets import make_moons as pmg_moons
+
+        def make_moons(n_samples: int = 100, noise: float = 0.0) -> Any:
+            # the seed np.random.seed(1337) gave sklearn; pymicrograd's takes it directly
+            X, y = pmg_moons(n_samples, noise=noise, seed=1337)
+            return np.array(X), (np.array(y) > 0).astype(np.int64)
+
+        return make_moons
+
+
+def worker(spec: Json) -> Json:
+    """Run the notebook once on one engine; time every printed training step."""
+    make_moons = moons_maker()
+    stamps: list[float] = []
+    lines: list[str] = []
+    buf = io.StringIO()
+
+    def stamped_print(*args: Any, **kwargs: Any) -> None:
+        stamps.append(time.perf_counter())
+        builtins.print(*args, file=buf, **kwargs)
+        lines.append(buf.getvalue().rstrip("\n"))
+        buf.seek(0)
+        buf.truncate()
+
+    env: Json = {"make_moons": make_moons, "print": stamped_print, "__name__": "__notebook__"}
+    code = compile(source_for(spec["engine"], spec["steps"]), "demo.ipynb", "exec")
+    t0 = time.perf_counter()
+    exec(code, env)
+    total = time.perf_counter() - t0
+    step_idx = [i for i, line in enumerate(lines) if STEP_LINE.match(line)]
+    # a step's time: from the previous printed line (the step before, or the first loss)
+    step_s = [stamps[i] - stamps[i - 1] for i in step_idx]
+    parsed = [STEP_LINE.match(lines[i]) for i in step_idx]
+    return {"engine": spec["engine"], "total_s": total, "step_s": step_s,
+            "losses": [float(m[2]) for m in parsed if m],
+            "accuracies": [float(m[3]) for m in parsed if m],
+            "header": lines[:2], "python": platform.python_version()}
+
+
+def fmt(s: float) -> str:
+    return f"{s * 1e3:9.2f} ms" if s < 10 else f"{s:9.2f} s "
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="10 training steps instead of 100")
+    ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        result = worker(json.loads(args.worker))
+        with open(args.json, "w") as f:
+            json.dump(result, f)
+        return 0
+
+    steps = 10 if args.quick else 100
+    here = os.path.abspath(__file__)
+    results = {e: run_fresh(here, {"engine": e, "steps": steps}) for e in ENGINES}
+    for e, res in results.items():
+        if "failed" in res:
+            print(f"{e}: {res['failed']}", file=sys.stderr)
+            return 1
+    mg, pc = results["micrograd"], results["pymicrograd.compat"]
+    ok = (len(mg["losses"]) == len(pc["losses"]) == steps
+          and mg["accuracies"] == pc["accuracies"] and mg["header"] == pc["header"]
+          and all(abs(a - b) <= LOSS_TOL * max(1.0, abs(a))
+                  for a, b in zip(mg["losses"], pc["losses"])))
+    print(f"micrograd demo notebook, {steps} training steps, Python {mg['python']}, "
+          f"{platform.machine()}")
+    print(f"{'engine':22} {'median step':>12} {'whole run':>12}")
+    for e, res in results.items():
+        print(f"{e:22} {fmt(statistics.median(res['step_s']))} {fmt(res['total_s'])}")
+    step_ratio = statistics.median(mg["step_s"]) / statistics.median(pc["step_s"])
+    run_ratio = mg["total_s"] / pc["total_s"]
+    print(f"pymicrograd.compat is {step_ratio:.0f}x faster per step "
+          f"({run_ratio:.0f}x on the whole run)")
+    print(f"same losses (1e-9) and accuracies at every step: {'yes' if ok else 'NO: WRONG'}")
+    print(f"final loss {pc['losses'][-1]:.6f}, accuracy {pc['accuracies'][-1]:g}%")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"results": results, "step_ratio": step_ratio,
+                       "run_ratio": run_ratio, "same_losses": ok}, f, indent=1)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
