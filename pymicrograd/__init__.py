@@ -10,8 +10,20 @@
 
 from . import losses, nn, optim
 from ._core import live_nodes
+from ._gradcheck import GradcheckError, gradcheck
 from .engine import Number, Tensor, Value
 
 __version__ = "0.1.0"
 
-__all__ = ["Number", "Tensor", "Value", "__version__", "live_nodes", "losses", "nn", "optim"]
+__all__ = [
+    "GradcheckError",
+    "Number",
+    "Tensor",
+    "Value",
+    "__version__",
+    "gradcheck",
+    "live_nodes",
+    "losses",
+    "nn",
+    "optim",
+]
