@@ -34,6 +34,7 @@ from .engine import Tensor
 from .losses import cross_entropy_loss, hinge_loss, l2_penalty, sse_loss
 from .nn import MLP
 from .optim import SGD, Adam
+from .viz import walk
 
 __all__ = ["SEED_XS", "SEED_YS", "main", "walk"]
 
@@ -275,19 +276,6 @@ def run_multiclass(args: argparse.Namespace) -> int:
 
 
 # ---- neuron ---------------------------------------------------------------------------
-
-
-def walk(root: Tensor) -> list[Tensor]:
-    """Every node reachable from root, root first, parents before children."""
-    order, seen, stack = [], {root}, [root]
-    while stack:  # an explicit stack: no recursion, whatever the depth
-        node = stack.pop()
-        order.append(node)
-        for child in node.children:
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
-    return order
 
 
 def run_neuron(args: argparse.Namespace) -> int:

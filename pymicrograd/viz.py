@@ -1,0 +1,96 @@
+"""Pictures of a computation graph: `to_dot` (DOT text) and `draw_dot` (graphviz).
+
+Each Tensor of the graph is a box with its value and gradient; the op that made it is
+a small oval feeding the box, with the plain-number operand of a constant op shown in
+the oval (``* 2``). Walking the graph uses an explicit stack, so a graph of any depth
+(a 100,000-node chain) draws without recursion.
+
+>>> from pymicrograd import Tensor
+>>> a = Tensor(2.0)
+>>> print(to_dot(a * 3))  # doctest: +ELLIPSIS
+digraph {
+...
+}
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from typing import Any
+
+from .engine import Tensor
+
+__all__ = ["OP_SYMBOLS", "draw_dot", "to_dot", "walk"]
+
+OP_SYMBOLS: dict[str, str] = {
+    "add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "-",
+    "add_const": "+", "mul_const": "*", "div_const": "/", "pow_const": "**",
+    "rsub_const": "-", "rdiv_const": "/", "rpow_const": "**",
+}
+"""How an op is written in a picture; other ops show their name (tanh, neuron_relu)."""
+
+_LEFT_CONSTANT = {"rsub_const", "rdiv_const", "rpow_const"}  # c - x, c / x, c ** x
+
+
+def walk(root: Tensor) -> list[Tensor]:
+    """Every Tensor `root` depends on, root first, each once (no recursion)."""
+    order, seen, stack = [], {root}, [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for child in node.children:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return order
+
+
+def _op_label(t: Tensor) -> str:
+    symbol = OP_SYMBOLS.get(t.op, t.op)
+    c = t.constant
+    if c is None:
+        return symbol
+    return f"{c:g} {symbol}" if t.op in _LEFT_CONSTANT else f"{symbol} {c:g}"
+
+
+def to_dot(root: Tensor, rankdir: str = "LR") -> str:
+    """The graph below `root` as Graphviz DOT source (no graphviz package needed)."""
+    nodes = walk(root)
+    ids = {t: f"n{i}" for i, t in enumerate(nodes)}
+    lines = ["digraph {", f"  rankdir={rankdir};", "  node [fontname=Helvetica];"]
+    for t in nodes:
+        tid = ids[t]
+        lines.append(f'  {tid} [shape=record, label="{{ value {t.value:.4f} | '
+                     f'grad {t.gradient:.4f} }}"];')
+        if t.op != "leaf":
+            lines.append(f'  {tid}_op [shape=oval, label="{_op_label(t)}"];')
+            lines.append(f"  {tid}_op -> {tid};")
+            for child in t.children:
+                lines.append(f"  {ids[child]} -> {tid}_op;")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def draw_dot(root: Tensor, rankdir: str = "LR", format: str = "svg") -> Any:
+    """The graph below `root` as a ``graphviz.Digraph`` (render it, or show it in Jupyter).
+
+    Needs the graphviz Python package (``pip install "pymicrograd[viz]"``): without it,
+    ImportError says so, and `to_dot` still gives the DOT source. Rendering also needs
+    Graphviz's ``dot`` program; when it is missing, a warning says how to get it and the
+    returned Digraph's ``.source`` is still the DOT text.
+    """
+    try:
+        import graphviz
+    except ImportError as e:
+        raise ImportError("draw_dot needs the graphviz package: pip install "
+                          '"pymicrograd[viz]" (pymicrograd.viz.to_dot(root) gives the DOT '
+                          "source without it)") from e
+    if shutil.which("dot") is None:
+        warnings.warn("Graphviz's dot program was not found, so the picture cannot be "
+                      "rendered (install Graphviz, e.g. apt install graphviz); the "
+                      "Digraph's .source holds the DOT text", RuntimeWarning, stacklevel=2)
+    body = to_dot(root, rankdir).splitlines()[1:-1]
+    graph = graphviz.Digraph(format=format)
+    graph.body.extend(line + "\n" for line in body)
+    return graph
