@@ -210,8 +210,10 @@ class Tensor:
             node = _add_c(self._node, -c)
         return _wrap(node)
 
-    def __rsub__(self, other: Number) -> Tensor:
-        """other - self, for a number other."""
+    def __rsub__(self, other: Tensor | Number) -> Tensor:
+        """other - self, for a number other (or a Tensor, when self's class is a subclass)."""
+        if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
+            return _wrap(_sub(other._node, self._node))
         c = _as_number(other)
         if c is None:
             return NotImplemented
@@ -248,8 +250,10 @@ class Tensor:
             return NotImplemented
         return _wrap(_div_c(self._node, c))
 
-    def __rtruediv__(self, other: Number) -> Tensor:
-        """other / self, for a number other."""
+    def __rtruediv__(self, other: Tensor | Number) -> Tensor:
+        """other / self, for a number other (or a Tensor, when self's class is a subclass)."""
+        if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
+            return _wrap(_div(other._node, self._node))
         c = _as_number(other)
         if c is None:
             return NotImplemented
@@ -264,8 +268,10 @@ class Tensor:
             return NotImplemented
         return _wrap(_pow_c(self._node, c))
 
-    def __rpow__(self, other: Number) -> Tensor:
-        """other ** self, for a number other."""
+    def __rpow__(self, other: Tensor | Number) -> Tensor:
+        """other ** self, for a number other (or a Tensor, when self's class is a subclass)."""
+        if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
+            return _wrap(_pow(other._node, self._node))
         c = _as_number(other)
         if c is None:
             return NotImplemented

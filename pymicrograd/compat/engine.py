@@ -41,31 +41,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core import check_status, ffi, lib
+from .._core import ffi, lib
 from ..engine import Number, Tensor, _as_number, _out_of_memory
 
 __all__ = ["Value"]
 
-# Looked up once, as in pymicrograd.engine: every op below is on the hot path.
-_new = object.__new__
 _NULL = ffi.NULL
 _leaf = lib.mg_leaf
-_add, _sub, _mul, _div, _pow = lib.mg_add, lib.mg_sub, lib.mg_mul, lib.mg_div, lib.mg_pow
-_add_c, _mul_c, _div_c, _pow_c = (
-    lib.mg_add_const,
-    lib.mg_mul_const,
-    lib.mg_div_const,
-    lib.mg_pow_const,
-)
-_rsub_c, _rdiv_c, _rpow_c = lib.mg_rsub_const, lib.mg_rdiv_const, lib.mg_rpow_const
-_relu, _tanh, _exp, _log, _sigmoid, _neg = (
-    lib.mg_relu,
-    lib.mg_tanh,
-    lib.mg_exp,
-    lib.mg_log,
-    lib.mg_sigmoid,
-    lib.mg_neg,
-)
 
 
 def _number_text(c: float) -> str:
@@ -105,13 +87,15 @@ _LABELS: dict[int, str] = {
 }
 
 
-def _value(node: Any) -> Value:
-    """Wrap a node a C constructor just returned (NULL means out of memory)."""
-    if not node:
-        raise _out_of_memory()
-    out = _new(Value)
-    out._node = node
-    return out
+def _as_value(out: Tensor) -> Value:
+    """Turn a Tensor that a Tensor op just made into a Value (NotImplemented passes).
+
+    Value adds no slots, so re-classing is safe; every op is Tensor's own, which keeps
+    the engine in one place at the cost of one assignment per compat op.
+    """
+    if isinstance(out, Tensor):
+        out.__class__ = Value
+    return out  # type: ignore[return-value]
 
 
 class Value(Tensor):
@@ -173,11 +157,7 @@ class Value(Tensor):
     @property
     def children(self) -> tuple[Value, ...]:
         """The Values this one was computed from, in operand order (empty for a leaf)."""
-        node = self._node
-        out = []
-        for i in range(lib.mg_child_count(node)):
-            out.append(_value(lib.mg_retain(lib.mg_child(node, i))))
-        return tuple(out)
+        return tuple(_as_value(c) for c in Tensor.children.fget(self))  # type: ignore[attr-defined]
 
     def backward(self) -> None:
         """Add d(self)/d(v) to the grad of every Value v that self depends on.
@@ -187,141 +167,73 @@ class Value(Tensor):
         (``model.zero_grad()``, ``v.grad = 0``) to start over. micrograd's usual loop,
         ``zero_grad()`` then ``backward()`` on a new loss, gives the same grads on both.
         """
-        check_status(lib.mg_backward(self._node), "backward")
+        Tensor.backward(self)
 
-    # ---- unary ops -------------------------------------------------------------------
+    # ---- ops: Tensor's, returning Values ------------------------------------------------
 
     def relu(self) -> Value:
         """max(self, 0); the gradient at exactly 0 is 0, as in micrograd."""
-        return _value(_relu(self._node))
+        return _as_value(Tensor.relu(self))
 
     def tanh(self) -> Value:
         """Hyperbolic tangent (not in micrograd's package, as in karpathy's lecture)."""
-        return _value(_tanh(self._node))
+        return _as_value(Tensor.tanh(self))
 
     def exp(self) -> Value:
         """e raised to self (not in micrograd)."""
-        return _value(_exp(self._node))
+        return _as_value(Tensor.exp(self))
 
     def log(self) -> Value:
         """Natural logarithm: -inf at 0 and nan below 0 (not in micrograd)."""
-        return _value(_log(self._node))
+        return _as_value(Tensor.log(self))
 
     def sigmoid(self) -> Value:
         """1 / (1 + e**-self), without overflow (not in micrograd)."""
-        return _value(_sigmoid(self._node))
+        return _as_value(Tensor.sigmoid(self))
 
     def __neg__(self) -> Value:
         """-self."""
-        return _value(_neg(self._node))
-
-    def __pos__(self) -> Value:
-        """+self is self."""
-        return self
-
-    # ---- binary ops: a Value, a Tensor or a plain number on either side ------------------
+        return _as_value(Tensor.__neg__(self))
 
     def __add__(self, other: Tensor | Number) -> Value:
-        """self + other."""
-        t = type(other)
-        if t is Value:
-            node = _add(self._node, other._node)  # type: ignore[union-attr]
-        elif t is float or t is int:
-            node = _add_c(self._node, other)
-        elif isinstance(other, Tensor):
-            node = _add(self._node, other._node)
-        else:
-            c = _as_number(other)
-            if c is None:
-                return NotImplemented
-            node = _add_c(self._node, c)
-        if not node:
-            raise _out_of_memory()
-        out = _new(Value)
-        out._node = node
-        return out
+        """self + other, with a Value, a Tensor or a plain number."""
+        return _as_value(Tensor.__add__(self, other))
 
-    def __radd__(self, other: Tensor | Number) -> Value:
+    def __radd__(self, other: Number) -> Value:
         """other + self."""
-        return self.__add__(other)
+        return _as_value(Tensor.__radd__(self, other))
 
     def __mul__(self, other: Tensor | Number) -> Value:
         """self * other."""
-        t = type(other)
-        if t is Value:
-            node = _mul(self._node, other._node)  # type: ignore[union-attr]
-        elif t is float or t is int:
-            node = _mul_c(self._node, other)
-        elif isinstance(other, Tensor):
-            node = _mul(self._node, other._node)
-        else:
-            c = _as_number(other)
-            if c is None:
-                return NotImplemented
-            node = _mul_c(self._node, c)
-        if not node:
-            raise _out_of_memory()
-        out = _new(Value)
-        out._node = node
-        return out
+        return _as_value(Tensor.__mul__(self, other))
 
-    def __rmul__(self, other: Tensor | Number) -> Value:
+    def __rmul__(self, other: Number) -> Value:
         """other * self."""
-        return self.__mul__(other)
+        return _as_value(Tensor.__rmul__(self, other))
 
     def __sub__(self, other: Tensor | Number) -> Value:
         """self - other."""
-        if isinstance(other, Tensor):
-            return _value(_sub(self._node, other._node))
-        c = _as_number(other)
-        if c is None:
-            return NotImplemented
-        return _value(_add_c(self._node, -c))
+        return _as_value(Tensor.__sub__(self, other))
 
     def __rsub__(self, other: Tensor | Number) -> Value:
         """other - self."""
-        if isinstance(other, Tensor):
-            return _value(_sub(other._node, self._node))
-        c = _as_number(other)
-        if c is None:
-            return NotImplemented
-        return _value(_rsub_c(c, self._node))
+        return _as_value(Tensor.__rsub__(self, other))
 
     def __truediv__(self, other: Tensor | Number) -> Value:
         """self / other; x / 0 is inf or nan as in IEEE (micrograd raises for 0.0)."""
-        if isinstance(other, Tensor):
-            return _value(_div(self._node, other._node))
-        c = _as_number(other)
-        if c is None:
-            return NotImplemented
-        return _value(_div_c(self._node, c))
+        return _as_value(Tensor.__truediv__(self, other))
 
     def __rtruediv__(self, other: Tensor | Number) -> Value:
         """other / self."""
-        if isinstance(other, Tensor):
-            return _value(_div(other._node, self._node))
-        c = _as_number(other)
-        if c is None:
-            return NotImplemented
-        return _value(_rdiv_c(c, self._node))
+        return _as_value(Tensor.__rtruediv__(self, other))
 
     def __pow__(self, other: Tensor | Number) -> Value:
         """self ** other: a number, as in micrograd, or (an extension) a Value."""
-        if isinstance(other, Tensor):
-            return _value(_pow(self._node, other._node))
-        c = _as_number(other)
-        if c is None:
-            return NotImplemented
-        return _value(_pow_c(self._node, c))
+        return _as_value(Tensor.__pow__(self, other))
 
     def __rpow__(self, other: Tensor | Number) -> Value:
         """other ** self (not in micrograd)."""
-        if isinstance(other, Tensor):
-            return _value(_pow(other._node, self._node))
-        c = _as_number(other)
-        if c is None:
-            return NotImplemented
-        return _value(_rpow_c(c, self._node))
+        return _as_value(Tensor.__rpow__(self, other))
 
     # ---- printing --------------------------------------------------------------------
 
