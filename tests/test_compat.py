@@ -15,7 +15,9 @@ import io
 import math
 import random
 import re
+import sys
 from contextlib import redirect_stdout
+from pathlib import Path
 from typing import Any
 
 import micrograd.engine
@@ -34,6 +36,10 @@ from pymicrograd.compat import engine as cengine
 from pymicrograd.compat import nn as cnn
 from pymicrograd.compat.engine import Value
 from pymicrograd.compat.nn import MLP, Layer, Module, Neuron
+
+# the notebook text is shared with benchmarks/compat_bench.py
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from micrograd_notebook import source_for
 
 ENGINES = {"micrograd": micrograd.engine.Value, "compat": Value}
 NNS = {"micrograd": micrograd.nn, "compat": cnn}
@@ -383,81 +389,14 @@ def test_no_leaks() -> None:
 
 # ---- the moons demo, run as micrograd's notebook runs it ----------------------------------
 
-DEMO = """
-import random
-import numpy as np
-from micrograd.engine import Value
-from micrograd.nn import Neuron, Layer, MLP
-
-np.random.seed(1337)
-random.seed(1337)
-
-X, y = make_moons(n_samples=100, noise=0.1)
-
-y = y*2 - 1 # make y be -1 or 1
-
-# initialize a model
-model = MLP(2, [16, 16, 1]) # 2-layer neural network
-print(model)
-print("number of parameters", len(model.parameters()))
-
-# loss function
-def loss(batch_size=None):
-
-    # inline DataLoader :)
-    if batch_size is None:
-        Xb, yb = X, y
-    else:
-        ri = np.random.permutation(X.shape[0])[:batch_size]
-        Xb, yb = X[ri], y[ri]
-    inputs = [list(map(Value, xrow)) for xrow in Xb]
-
-    # forward the model to get scores
-    scores = list(map(model, inputs))
-
-    # svm "max-margin" loss
-    losses = [(1 + -yi*scorei).relu() for yi, scorei in zip(yb, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    # L2 regularization
-    alpha = 1e-4
-    reg_loss = alpha * sum((p*p for p in model.parameters()))
-    total_loss = data_loss + reg_loss
-
-    # also get accuracy
-    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
-    return total_loss, sum(accuracy) / len(accuracy)
-
-total_loss, acc = loss()
-print(total_loss, acc)
-
-# optimization
-for k in range(STEPS):
-
-    # forward
-    total_loss, acc = loss()
-
-    # backward
-    model.zero_grad()
-    total_loss.backward()
-
-    # update (sgd)
-    learning_rate = 1.0 - 0.9*k/100
-    for p in model.parameters():
-        p.data -= learning_rate * p.grad
-
-    if k % 1 == 0:
-        print(f"step {k} loss {total_loss.data}, accuracy {acc*100}%")
-"""
-
-
 def make_moons(n_samples: int, noise: float) -> tuple[Any, Any]:
     """sklearn's make_moons under np.random.seed(1337), as numpy arrays (0/1 labels)."""
     X, y = pymicrograd.datasets.make_moons(n_samples, noise=noise, seed=1337)
     return np.array(X), (np.array(y) > 0).astype(np.int64)
 
 
-def run_demo(source: str, steps: int) -> tuple[str, list[tuple[float, float]], Any]:
-    env: dict[str, Any] = {"make_moons": make_moons, "STEPS": steps}
+def run_demo(source: str) -> tuple[str, list[tuple[float, float]], Any]:
+    env: dict[str, Any] = {"make_moons": make_moons}
     out = io.StringIO()
     with redirect_stdout(out):
         exec(compile(source, "<demo>", "exec"), env)
@@ -468,14 +407,15 @@ def run_demo(source: str, steps: int) -> tuple[str, list[tuple[float, float]], A
 
 
 def test_moons_demo_step_for_step() -> None:
-    compat_source = DEMO.replace("from micrograd.", "from pymicrograd.compat.")
-    assert compat_source != DEMO
-    text_c, steps_c, model_c = run_demo(compat_source, 8)
+    demo = source_for("micrograd", 8)
+    compat_source = source_for("pymicrograd.compat", 8)
+    assert compat_source == demo.replace("from micrograd.", "from pymicrograd.compat.")
+    text_c, steps_c, model_c = run_demo(compat_source)
     # micrograd's graph is full of reference cycles: with the cyclic GC on, its
     # collections (which also walk torch's heap here) make this run take 15 s, not 1 s
     gc.disable()
     try:
-        text_m, steps_m, model_m = run_demo(DEMO, 8)
+        text_m, steps_m, model_m = run_demo(demo)
     finally:
         gc.enable()
         gc.collect()
