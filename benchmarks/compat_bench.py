@@ -38,7 +38,7 @@ import sys
 import time
 from typing import Any
 
-from fresh import run_fresh
+from fresh import run_fresh, serve_worker
 from micrograd_notebook import source_for
 
 Json = dict[str, Any]
@@ -107,10 +107,7 @@ def main() -> int:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        result = worker(json.loads(args.worker))
-        with open(args.json, "w") as f:
-            json.dump(result, f)
-        return 0
+        return serve_worker(args.worker, args.json, worker)
 
     steps = 10 if args.quick else 100
     here = os.path.abspath(__file__)

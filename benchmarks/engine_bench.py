@@ -29,20 +29,17 @@ import gc
 import json
 import math
 import os
-import platform
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
 from dataclasses import dataclass
 from functools import partial
-from importlib import metadata
 from typing import Any, Callable
 
-from fresh import run_fresh
+from fresh import machine_info, run_fresh, serve_worker
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -462,35 +459,6 @@ def run_all(plan: Plan) -> Json:
 
 
 # ---------------------------------------------------------------- report
-def machine_info() -> Json:
-    """CPU, memory, interpreter, package versions and the repo's commit."""
-    cpu = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem_kb = int(f.readline().split()[1])
-    versions = {}
-    for pkg in ("pymicrograd", "micrograd", "torch", "cffi"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = "not installed"
-
-    def git(*cmd: str) -> str:
-        p = subprocess.run(["git", "-C", REPO, *cmd], capture_output=True, text=True,
-                           check=False)
-        return p.stdout.strip()
-
-    dirty = git("status", "--porcelain", "--", "csrc", "pymicrograd")
-    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gb": round(mem_kb / 2**20, 1),
-            "os": platform.platform(), "python": platform.python_version(),
-            "versions": versions,
-            "commit": git("rev-parse", "--short", "HEAD") + (" (dirty)" if dirty else "")}
-
-
 def table(title: str, header: list[str], rows: list[list[str]], left: int = 1) -> None:
     """Print rows under a header; the first `left` and the last two columns (target,
     status) align left, the numbers right."""
@@ -655,12 +623,9 @@ def main() -> int:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        result = worker(json.loads(args.worker))
-        with open(args.json, "w") as f:
-            json.dump(result, f)
-        return 0
+        return serve_worker(args.worker, args.json, worker)
     t0 = perf()
-    info = machine_info()
+    info = machine_info(REPO)
     plan = make_plan(args.quick)
     res = run_all(plan)
     wall = perf() - t0

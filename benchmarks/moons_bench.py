@@ -36,7 +36,6 @@ import argparse
 import gc
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -45,10 +44,10 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, Callable
 
-from fresh import run_fresh
+from fresh import machine_info as shared_machine_info
+from fresh import run_fresh, serve_worker
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -381,28 +380,10 @@ def make_plan(quick: bool) -> Plan:
 
 # ---------------------------------------------------------------- report
 def machine_info() -> Json:
-    cpu = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    versions = {}
-    for pkg in ("pymicrograd", "micrograd", "torch", "cffi"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = "not installed"
+    """fresh.machine_info, and the C compiler that builds the hand-written step."""
     gcc = subprocess.run(["gcc", "--version"], capture_output=True, text=True, check=False)
-    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True, check=False).stdout.strip()
-    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "csrc",
-                            "pymicrograd"], capture_output=True, text=True,
-                           check=False).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(),
-            "python": platform.python_version(), "versions": versions,
-            "gcc": gcc.stdout.splitlines()[0] if gcc.stdout else "?",
-            "commit": commit + (" (dirty)" if dirty else "")}
+    return {**shared_machine_info(REPO),
+            "gcc": gcc.stdout.splitlines()[0] if gcc.stdout else "?"}
 
 
 def fmt_time(s: float | None) -> str:
@@ -583,10 +564,7 @@ def main() -> int:
         ap.error(f"unknown engine(s) {', '.join(sorted(unknown))}; choose from "
                  f"{', '.join(ENGINES)}")
     if args.worker:
-        result = worker(json.loads(args.worker))
-        with open(args.json, "w") as f:
-            json.dump(result, f)
-        return 0
+        return serve_worker(args.worker, args.json, worker)
     t0 = perf()
     info = machine_info()
     plan = make_plan(args.quick)

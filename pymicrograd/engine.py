@@ -68,7 +68,8 @@ class Tensor:
         if type(value) is not float:
             number = _as_number(value)
             if number is None:
-                raise TypeError(f"Tensor() takes an int or float, not {type(value).__name__}")
+                raise TypeError(f"{type(self).__name__}() takes an int or float, "
+                                f"not {type(value).__name__}")
             value = number
         node = _leaf(value)
         if not node:

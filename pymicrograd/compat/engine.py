@@ -41,13 +41,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core import ffi, lib
-from ..engine import Number, Tensor, _as_number, _out_of_memory
+from .._core import lib
+from ..engine import Number, Tensor
 
 __all__ = ["Value"]
-
-_NULL = ffi.NULL
-_leaf = lib.mg_leaf
 
 
 def _number_text(c: float) -> str:
@@ -117,16 +114,7 @@ class Value(Tensor):
         made this way has no backward function, so no gradient reaches the children
         either way. Here the node is a plain leaf (``_prev`` is empty, ``_op`` is '').
         """
-        self._node = _NULL  # so that __del__ is safe if we raise below
-        if type(data) is not float:
-            number = _as_number(data)
-            if number is None:
-                raise TypeError(f"Value() takes an int or float, not {type(data).__name__}")
-            data = number
-        node = _leaf(data)
-        if not node:
-            raise _out_of_memory()
-        self._node = node
+        super().__init__(data)
 
     # ---- micrograd's graph attributes, read from the C graph ---------------------------
 
