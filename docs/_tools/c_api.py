@@ -1,0 +1,79 @@
+"""The C API reference page, generated from the public headers (csrc/mg.h, mg_nn.h).
+
+The headers are the contract; this page only arranges them for reading: each header's
+opening comment as prose, then each ``/* ---- section ---- */`` of it as a heading with
+its declarations and their comments, verbatim, and an index of every function. Nothing
+is written by hand, so the page cannot disagree with the code.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+HEADERS = ["mg.h", "mg_nn.h"]
+
+_SECTION = re.compile(r"^/\* -+ (.+?) -+\s*(.*)$")
+_FUNCTION = re.compile(r"^[A-Za-z_][\w \*]*?\**\b(mg_\w+)\s*\(", re.M)
+
+
+def _opening_comment(text: str) -> tuple[str, str]:
+    """Splits the header's leading /* ... */ block (as plain text) from the rest."""
+    end = text.index("*/") + 2
+    lines = text[:end].splitlines()[1:-1]
+    prose = "\n".join(re.sub(r"^ \* ?", "", line) for line in lines)
+    return prose, text[end:]
+
+
+def _sections(body: str) -> list[tuple[str, str]]:
+    """(title, code) for each ``/* ---- title ---- */`` section of the header body."""
+    body = re.sub(r"#ifndef \w+_H\n#define \w+_H\n", "", body)
+    body = body.replace('#ifdef __cplusplus\nextern "C" {\n#endif\n', "")
+    body = body.replace("#ifdef __cplusplus\n}\n#endif\n", "")
+    body = re.sub(r"#endif /\* \w+_H \*/\s*$|#endif\s*$", "", body.rstrip()) + "\n"
+    sections, title, lines = [], "Types and constants", []
+    for line in body.splitlines():
+        m = _SECTION.match(line)
+        if m:
+            sections.append((title, "\n".join(lines).strip("\n")))
+            title = m.group(1).strip()
+            rest = m.group(2).strip()
+            lines = [] if rest in ("*/", "") else ["/* " + rest]
+        else:
+            lines.append(line)
+    sections.append((title, "\n".join(lines).strip("\n")))
+    return [(t, code) for t, code in sections if code.strip()]
+
+
+def _anchor(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def render() -> str:
+    """The whole page as Markdown."""
+    out = ["# C API reference", "",
+           "Generated from the public headers when the site builds: what you read here "
+           "is `csrc/mg.h` and `csrc/mg_nn.h`, comment for comment. How to build, link "
+           "and own things is told as a story in [Embedding the C core]"
+           "(../embedding.md).", ""]
+    index: list[tuple[str, str, str]] = []
+    for header in HEADERS:
+        text = (REPO / "csrc" / header).read_text()
+        prose, body = _opening_comment(text)
+        first, _, rest = prose.partition("\n")
+        out += [f"## {header}", "", f"*{first.split('--', 1)[-1].strip()}*", "",
+                rest.strip(), ""]
+        for title, code in _sections(body):
+            heading = f"{header}: {title}"
+            out += [f"### {heading} {{#{_anchor(heading)}}}", "", "```c", code, "```", ""]
+            for name in _FUNCTION.findall(code):
+                index.append((name, header, _anchor(heading)))
+    out += ["## Index of functions", "", "| function | header, section |", "|---|---|"]
+    for name, header, anchor in sorted(set(index)):
+        out.append(f"| `{name}` | [{header}](#{anchor}) |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    print(render())
