@@ -23,6 +23,7 @@ def _opening_comment(text: str) -> tuple[str, str]:
     end = text.index("*/") + 2
     lines = text[:end].splitlines()[1:-1]
     prose = "\n".join(re.sub(r"^ \* ?", "", line) for line in lines)
+    prose = re.sub(r"(^|\n\n)([A-Z][a-z]+)\. ", r"\1**\2.** ", prose)  # "Ownership." leads
     return prose, text[end:]
 
 

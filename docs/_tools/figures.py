@@ -83,5 +83,8 @@ def save_graph(dot_source: str, path: Path) -> None:
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    for p in draw(Path(sys.argv[1]), sys.argv[2:] or None):
+    # the figures_*.py modules register with the module `figures`, not with __main__
+    import figures as _figures
+
+    for p in _figures.draw(Path(sys.argv[1]), sys.argv[2:] or None):
         print(p)

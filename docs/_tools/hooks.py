@@ -21,9 +21,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import c_api  # noqa: E402
-import figures  # noqa: E402
-from mkdocs.structure.files import File, Files  # noqa: E402
+import c_api
+import figures
+from mkdocs.structure.files import File, Files
 
 REPO = Path(__file__).resolve().parent.parent.parent
 SOURCES = ["csrc/*.[ch]", "csrc/CMakeLists.txt", "examples/*.py", "examples/c/*.c",
