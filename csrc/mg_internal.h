@@ -7,6 +7,7 @@
 
 #include "mg.h"
 
+/* --8<-- [start:node] */
 /* One scalar in the graph: a 40-byte header and its children inline, so that a
    binary op's node (56 bytes) fits malloc's 64-byte size class. */
 struct mg_node {
@@ -24,6 +25,7 @@ struct mg_node {
     mg_node *child[];             /* operands, each holding a reference; a neuron
                                      node keeps its parameter row after them */
 };
+/* --8<-- [end:node] */
 
 /* A layer neuron's parameters: w[0..nin-1] then b, leaves that the row holds once.
    The layer and every neuron node built from the row share it (refs under the graph

@@ -43,6 +43,7 @@ static void sub_backward(mg_node *out, double g)
     B(out)->grad -= g;
 }
 
+/* --8<-- [start:mul] */
 /* ---- mul: out = a * b ------------------------------------------------------------- */
 mg_node *mg_mul(mg_node *a, mg_node *b)
 {
@@ -55,6 +56,7 @@ static void mul_backward(mg_node *out, double g)
     A(out)->grad += g * b;
     B(out)->grad += g * a;
 }
+/* --8<-- [end:mul] */
 
 /* ---- div: out = a / b ------------------------------------------------------------- */
 mg_node *mg_div(mg_node *a, mg_node *b)
@@ -92,6 +94,7 @@ mg_node *mg_neg(mg_node *a)
 }
 static void neg_backward(mg_node *out, double g) { A(out)->grad -= g; }
 
+/* --8<-- [start:tanh] */
 /* ---- tanh: out = tanh(a), d/da = 1 - out^2 ------------------------------------------ */
 mg_node *mg_tanh(mg_node *a)
 {
@@ -102,6 +105,7 @@ static void tanh_backward(mg_node *out, double g)
 {
     A(out)->grad += g * (1.0 - out->value * out->value);
 }
+/* --8<-- [end:tanh] */
 
 /* ---- relu: out = max(a, 0), d/da = 0 where a <= 0 (torch's choice at 0), else 1 ---- */
 mg_node *mg_relu(mg_node *a)
@@ -155,6 +159,7 @@ mg_node *mg_add_const(mg_node *a, double c)
 }
 static void add_const_backward(mg_node *out, double g) { A(out)->grad += g; }
 
+/* --8<-- [start:mul_const] */
 /* mul_const: out = a * c, d/da = c */
 mg_node *mg_mul_const(mg_node *a, double c)
 {
@@ -162,6 +167,7 @@ mg_node *mg_mul_const(mg_node *a, double c)
     return mg__new_node(MG_OP_MUL_CONST, a->value * c, a, NULL, c);
 }
 static void mul_const_backward(mg_node *out, double g) { A(out)->grad += g * out->u.constant; }
+/* --8<-- [end:mul_const] */
 
 /* div_const: out = a / c, d/da = 1/c */
 mg_node *mg_div_const(mg_node *a, double c)
@@ -216,6 +222,7 @@ static void rpow_const_backward(mg_node *out, double g)
 
 /* ---- dispatch --------------------------------------------------------------------- */
 
+/* --8<-- [start:dispatch] */
 void mg__backward_step(mg_node *n, double g)
 {
     switch ((mg_op)n->op) {
@@ -249,6 +256,7 @@ void mg__backward_step(mg_node *n, double g)
     case MG_OP_COUNT: break;
     }
 }
+/* --8<-- [end:dispatch] */
 
 const char *mg_op_name(mg_op op)
 {
