@@ -14,6 +14,11 @@
  *    call adds exactly the first call's gradient once more, as PyTorch does, and never
  *    re-propagates old gradients.
  *
+ * The nodes of a batched forward pass (batch.c) store no edges: to steps 1 and 2 they
+ * are leaves, which nodes above them (a loss) pass adjoints to. Each batch that step 1
+ * reaches then finds its own reached nodes and parameters (end of step 1, before any
+ * gradient changes) and backpropagates through them, level by level (after step 2).
+ *
  * `pending`, `index`, a row's `seen` and the temporary adjoints live in nodes that
  * graphs may share, so backward passes run one at a time (a process-wide lock).
  */
@@ -37,7 +42,10 @@ typedef struct {
 typedef struct {
     node_list inner;   /* inner nodes in discovery order (n->index is the position);
                           during step 2, the stack of nodes ready to propagate */
-    node_list leaves;
+    node_list leaves;  /* nodes without stored edges: leaves and batch nodes */
+    mg__batch *batches;   /* batches with a reached node, linked by next_reached */
+    double *work;      /* mg__batch_backward's work array */
+    size_t work_cap;
 } reachable;
 
 static int grow(node_list *l)
@@ -66,13 +74,19 @@ static int append(node_list *l, mg_node *n)
     return MG_OK;
 }
 
-/* An edge from a discovered node to c. For a leaf, `pending` only says "seen". */
+/* An edge from a discovered node to c. For a leaf or a batch node, `pending` only
+   says "seen"; a batch node's batch joins the list of batches to go through. */
 static int see(reachable *r, mg_node *c)
 {
     if (c->nchild == 0) {
         if (c->pending) return MG_OK;
         if (append(&r->leaves, c) != MG_OK) return MG_ENOMEM;
         c->pending = 1;
+        if (c->in_batch && !c->u.batch->reached) {
+            c->u.batch->reached = 1;
+            c->u.batch->next_reached = r->batches;
+            r->batches = c->u.batch;
+        }
         return MG_OK;
     }
     if (c->pending == 0 && append(&r->inner, c) != MG_OK) return MG_ENOMEM;
@@ -80,9 +94,20 @@ static int see(reachable *r, mg_node *c)
     return MG_OK;
 }
 
+/* A row's parameters, once per call while row->seen holds. */
+static int see_row(reachable *r, mg__row *row)
+{
+    if (row->seen) return MG_OK;
+    row->seen = 1;
+    int rc = MG_OK;
+    for (uint32_t k = 0; rc == MG_OK && k <= row->nin; k++) rc = see(r, row->param[k]);
+    return rc;
+}
+
 /* Undoes step 1 after a failed allocation: no gradient has changed. */
 static void undo_discover(reachable *r)
 {
+    for (mg__batch *b = r->batches; b; b = b->next_reached) mg__batch_unreach(b);
     for (size_t i = 0; i < r->inner.len; i++) {
         mg_node *n = r->inner.nodes[i];
         n->grad = r->inner.saved[i];
@@ -95,20 +120,40 @@ static void undo_discover(reachable *r)
     }
 }
 
-/* Step 1, for an inner root. `inner.nodes` is also the work list: a node is appended
-   when first seen and read once later, to see its operands. */
+static reachable scratch;   /* guarded by backward_lock */
+
+int mg__backward_reach(mg_node *n) { return see(&scratch, n); }
+int mg__backward_reach_row(mg__row *row) { return see_row(&scratch, row); }
+
+/* The nodes inside the reached batches (batch.c), once the generic walk is done: only
+   the generic walk reaches batch nodes from outside. Then the batches' work array. */
+static int reach_batches(reachable *r)
+{
+    size_t work = 0;
+    for (mg__batch *b = r->batches; b; b = b->next_reached) {
+        if (mg__batch_reach(b) != MG_OK) return MG_ENOMEM;
+        if (mg__batch_work(b) > work) work = mg__batch_work(b);
+    }
+    if (work > r->work_cap) {
+        double *grown = mg__realloc(r->work, work * sizeof *grown);
+        if (!grown) return MG_ENOMEM;
+        r->work = grown;
+        r->work_cap = work;
+    }
+    return MG_OK;
+}
+
+/* Step 1. `inner.nodes` is also the work list: a node is appended when first seen and
+   read once later, to see its operands. A root without stored edges is a leaf to it. */
 static int discover(mg_node *root, reachable *r)
 {
-    int rc = append(&r->inner, root);
+    int rc = root->nchild ? append(&r->inner, root) : see(r, root);
     for (size_t i = 0; rc == MG_OK && i < r->inner.len; i++) {
         mg_node *n = r->inner.nodes[i];
         for (uint32_t k = 0; rc == MG_OK && k < n->nchild; k++) rc = see(r, n->child[k]);
-        if (rc == MG_OK && mg__is_neuron(n) && !mg__row_of(n)->seen) {
-            mg__row *row = mg__row_of(n);
-            row->seen = 1;
-            for (uint32_t k = 0; rc == MG_OK && k <= row->nin; k++) rc = see(r, row->param[k]);
-        }
+        if (rc == MG_OK && mg__is_neuron(n)) rc = see_row(r, mg__row_of(n));
     }
+    if (rc == MG_OK) rc = reach_batches(r);
     if (rc != MG_OK) undo_discover(r);
     return rc;
 }
@@ -120,6 +165,7 @@ static void propagate(mg_node *root, reachable *r)
     mg_node **ready = r->inner.nodes;
     size_t top = 0;
     root->grad = 1.0;
+    if (root->nchild == 0) return;
     ready[top++] = root;
     while (top) {
         mg_node *n = ready[--top];
@@ -134,6 +180,16 @@ static void propagate(mg_node *root, reachable *r)
     }
 }
 
+/* Step 2 inside the reached batches, whose nodes the generic pass has given their
+   adjoints from above. */
+static void propagate_batches(reachable *r)
+{
+    for (mg__batch *b = r->batches; b; b = b->next_reached) {
+        mg__batch_backward(b, r->work);
+        mg__batch_unreach(b);
+    }
+}
+
 /* Step 3. */
 static void finish_leaves(reachable *r)
 {
@@ -143,8 +199,6 @@ static void finish_leaves(reachable *r)
         leaf->pending = 0;
     }
 }
-
-static reachable scratch;   /* guarded by backward_lock */
 
 static void free_list(node_list *l)
 {
@@ -159,6 +213,9 @@ void mg__backward_trim(void)
     mg_lock_acquire(&backward_lock);
     free_list(&scratch.inner);
     free_list(&scratch.leaves);
+    mg__free(scratch.work);
+    scratch.work = NULL;
+    scratch.work_cap = 0;
     mg_lock_release(&backward_lock);
 }
 
@@ -167,15 +224,13 @@ int mg_backward(mg_node *root)
     if (!root) return MG_EINVAL;
     mg_lock_acquire(&backward_lock);
     scratch.inner.len = scratch.leaves.len = 0;
-    int rc;
-    if (root->nchild == 0) {   /* a leaf: d(root)/d(root) = 1, nothing else */
-        rc = append(&scratch.leaves, root);
-        if (rc == MG_OK) root->grad = 1.0;
-    } else {
-        rc = discover(root, &scratch);
-        if (rc == MG_OK) propagate(root, &scratch);
+    scratch.batches = NULL;
+    int rc = discover(root, &scratch);
+    if (rc == MG_OK) {
+        propagate(root, &scratch);
+        propagate_batches(&scratch);
+        finish_leaves(&scratch);
     }
-    if (rc == MG_OK) finish_leaves(&scratch);
     if (scratch.inner.cap > KEEP_NODES || scratch.leaves.cap > KEEP_NODES) {
         free_list(&scratch.inner);
         free_list(&scratch.leaves);

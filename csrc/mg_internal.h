@@ -3,9 +3,13 @@
 #ifndef MG_INTERNAL_H
 #define MG_INTERNAL_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "mg.h"
+#include "mg_nn.h"
+
+typedef struct mg__batch mg__batch;
 
 /* --8<-- [start:node] */
 /* One scalar in the graph: a 40-byte header and its children inline, so that a
@@ -16,11 +20,14 @@ struct mg_node {
     union {
         double constant;          /* the plain number of a *_CONST op */
         mg_node *next_dead;       /* mg_release: links nodes waiting to be freed */
+        mg__batch *batch;         /* a batch node: the batch it belongs to */
     } u;
-    uint32_t refs;                /* references: holders plus parents' edges (graph lock) */
+    uint32_t refs;                /* references: holders plus parents' edges (graph lock);
+                                     unused in a batch node (its batch counts them) */
     uint32_t pending;             /* mg_backward scratch: parent edges not yet done */
     uint32_t index;               /* mg_backward scratch: position in its node list */
-    uint32_t op : 8;              /* an mg_op */
+    uint32_t op : 7;              /* an mg_op */
+    uint32_t in_batch : 1;        /* a node of an mg__batch (batch.c): no stored edges */
     uint32_t nchild : 24;         /* number of operands, at most MG_MAX_CHILDREN */
     mg_node *child[];             /* operands, each holding a reference; a neuron
                                      node keeps its parameter row after them */
@@ -39,9 +46,11 @@ typedef struct mg__row {
     mg_node *param[];             /* nin + 1 */
 } mg__row;
 
+/* A neuron node with stored edges and a row (not a batch node, whose edges are
+   implicit: see batch.c). */
 static inline int mg__is_neuron(const mg_node *n)
 {
-    return n->op >= MG_OP_NEURON_LINEAR && n->op <= MG_OP_NEURON_SIGMOID;
+    return n->op >= MG_OP_NEURON_LINEAR && n->op <= MG_OP_NEURON_SIGMOID && !n->in_batch;
 }
 
 /* The row of a neuron node, stored in the slot after its children. */
@@ -49,6 +58,62 @@ static inline mg__row *mg__row_of(const mg_node *n)
 {
     return (mg__row *)(void *)n->child[n->nchild];
 }
+
+/* The nodes of one mg_mlp_forward_batch call, in one allocation (batch.c). Level 0
+   holds the inputs (leaves), level l >= 1 the neurons of the l-th layer: sample s,
+   neuron j is nodes[level[l].first + s * level[l].width + j]. A batch node stores no
+   edges: its children (mg_child) are its row's weights, the nodes of the level below
+   for the same sample, and its row's bias, and its references are counted by the batch,
+   which lives while any of its nodes is referenced. */
+typedef struct mg__level {
+    size_t width, first;
+    mg_activation act;
+    mg__row **rows;               /* one per neuron, each holding a reference; NULL at 0 */
+} mg__level;
+
+struct mg__batch {
+    size_t refs;                  /* references to any of its nodes (graph lock) */
+    size_t size;                  /* samples */
+    size_t nlevels;               /* layers + 1 */
+    size_t nnodes;
+    mg__level *level;
+    mg_node *nodes;
+    mg__batch *next_reached;      /* mg_backward scratch: reached batches (list) */
+    int reached;                  /* mg_backward scratch: on that list */
+};
+
+/* A dense layer (mg_nn.h): one row per neuron, each holding a reference. */
+struct mg_layer {
+    size_t nin, nout;
+    mg_activation act;
+    mg__row **rows;
+};
+
+/* A neuron's activation. */
+static inline double mg__activate(mg_activation act, double z)
+{
+    switch (act) {
+    case MG_ACT_TANH: return tanh(z);
+    case MG_ACT_RELU: return z > 0.0 ? z : (z == z ? 0.0 : z);
+    case MG_ACT_SIGMOID: return z >= 0.0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+    case MG_ACT_LINEAR: break;
+    }
+    return z;
+}
+
+/* g * act'(z) for a neuron node of op `op`, written with its output y = act(z). */
+static inline double mg__neuron_dz(mg_op op, double y, double g)
+{
+    switch (op) {
+    case MG_OP_NEURON_TANH: return g * (1.0 - y * y);
+    case MG_OP_NEURON_RELU: return y <= 0.0 ? 0.0 : g;   /* nan passes, as torch */
+    case MG_OP_NEURON_SIGMOID: return g * (1.0 - y) * y;
+    default: return g;
+    }
+}
+
+/* nn.c */
+int mg__valid_mlp(mg_layer *const *layers, size_t nlayers);   /* 1 if they chain */
 
 /* node.c: allocation and lifetime */
 mg_node *mg__alloc_node(mg_op op, double value, uint32_t nchild);   /* not live yet */
@@ -62,8 +127,28 @@ void *mg__malloc(size_t size);
 void *mg__realloc(void *p, size_t size);
 void mg__free(void *p);
 
+void mg__adopt_batch(mg__batch *b);  /* graph lock held: b's nodes become live */
+
+/* batch.c: a batch node's children, computed from its place in the batch */
+size_t mg__batch_child_count(const mg_node *n);
+mg_node *mg__batch_child(const mg_node *n, size_t i);
+
+/* batch.c, for mg_backward (backward lock held): record every node and parameter of b
+   that the reached ones lead to (MG_OK or MG_ENOMEM); the doubles of work that
+   mg__batch_backward needs; the backward pass through b; and the reset of b's scratch
+   (after the pass, or when the call fails). */
+int mg__batch_reach(mg__batch *b);
+size_t mg__batch_work(const mg__batch *b);
+void mg__batch_backward(mg__batch *b, double *work);
+void mg__batch_unreach(mg__batch *b);
+
 /* backward.c: frees the work arrays mg_backward keeps between calls (takes its lock) */
 void mg__backward_trim(void);
+
+/* backward.c, for batch.c during mg_backward: record a node without stored edges (a
+   leaf or batch node), or a row's parameters, as reached (MG_OK or MG_ENOMEM) */
+int mg__backward_reach(mg_node *n);
+int mg__backward_reach_row(mg__row *row);
 
 /* ops.c: the local derivative of each op, applied to one node's adjoint g */
 void mg__backward_step(mg_node *n, double g);

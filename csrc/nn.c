@@ -28,17 +28,6 @@ static int any_null(mg_node *const *x, size_t n)
 
 /* ---- neuron: out = act(b + sum_i w_i x_i), inputs x as children, w and b in a row --- */
 
-static double activate(mg_activation act, double z)
-{
-    switch (act) {
-    case MG_ACT_TANH: return tanh(z);
-    case MG_ACT_RELU: return z > 0.0 ? z : (z == z ? 0.0 : z);
-    case MG_ACT_SIGMOID: return z >= 0.0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-    case MG_ACT_LINEAR: break;
-    }
-    return z;
-}
-
 _Static_assert(MG_OP_NEURON_SIGMOID - MG_OP_NEURON_LINEAR == MG_ACT_SIGMOID,
                "neuron ops follow the order of mg_activation");
 
@@ -53,7 +42,7 @@ static mg_node *neuron_alloc(mg__row *row, mg_node *const *x, mg_activation act)
         z += row->param[i]->value * x[i]->value;
         out->child[i] = x[i];
     }
-    out->value = activate(act, z);
+    out->value = mg__activate(act, z);
     return out;
 }
 
@@ -67,13 +56,7 @@ void mg__neuron_backward(mg_node *out, double g)
 {
     uint32_t nin = out->nchild;
     mg_node **x = out->child, **w = mg__row_of(out)->param, *b = w[nin];
-    double y = out->value, dz;   /* dz = g * act'(z), written with the output y */
-    switch ((mg_op)out->op) {
-    case MG_OP_NEURON_TANH: dz = g * (1.0 - y * y); break;
-    case MG_OP_NEURON_RELU: dz = y <= 0.0 ? 0.0 : g; break;   /* nan passes, as torch */
-    case MG_OP_NEURON_SIGMOID: dz = g * (1.0 - y) * y; break;
-    default: dz = g; break;
-    }
+    double dz = mg__neuron_dz((mg_op)out->op, out->value, g);   /* g * act'(z) */
     for (uint32_t i = 0; i < nin; i++) {
         w[i]->grad += dz * x[i]->value;
         x[i]->grad += dz * w[i]->value;
@@ -168,16 +151,10 @@ mg_node *mg_bce_with_logits(mg_node *x, double t)
 void mg__bce_logits_backward(mg_node *out, double g)
 {
     mg_node *x = out->child[0];
-    x->grad += g * (activate(MG_ACT_SIGMOID, x->value) - out->u.constant);
+    x->grad += g * (mg__activate(MG_ACT_SIGMOID, x->value) - out->u.constant);
 }
 
 /* ---- dense layers --------------------------------------------------------------------- */
-
-struct mg_layer {
-    size_t nin, nout;
-    mg_activation act;
-    mg__row **rows;   /* one per neuron; the layer holds a reference to each */
-};
 
 static void release_all(mg_node *const *nodes, size_t n)
 {
@@ -278,7 +255,7 @@ int mg_layer_forward_neuron(const mg_layer *layer, size_t j, mg_node *const *in,
     return MG_OK;
 }
 
-static int valid_mlp(mg_layer *const *layers, size_t nlayers)
+int mg__valid_mlp(mg_layer *const *layers, size_t nlayers)
 {
     if (!layers || nlayers == 0) return 0;
     for (size_t l = 0; l < nlayers; l++) {
@@ -315,39 +292,13 @@ static size_t widest(mg_layer *const *layers, size_t nlayers)
 int mg_mlp_forward(mg_layer *const *layers, size_t nlayers, mg_node *const *in,
                    mg_node **out)
 {
-    if (!valid_mlp(layers, nlayers) || !in || !out) return MG_EINVAL;
+    if (!mg__valid_mlp(layers, nlayers) || !in || !out) return MG_EINVAL;
     size_t width = widest(layers, nlayers);
     mg_node **work = mg__malloc(2 * width * sizeof *work);
     if (!work) return MG_ENOMEM;
     int rc = mlp_forward(layers, nlayers, in, out, work, width);
     if (rc != MG_OK)
         for (size_t j = 0; j < layers[nlayers - 1]->nout; j++) out[j] = NULL;
-    mg__free(work);
-    return rc;
-}
-
-int mg_mlp_forward_batch(mg_layer *const *layers, size_t nlayers, const double *x,
-                         size_t batch, mg_node **out)
-{
-    if (!valid_mlp(layers, nlayers) || (batch && (!x || !out))) return MG_EINVAL;
-    size_t nin = layers[0]->nin, nout = layers[nlayers - 1]->nout;
-    size_t width = widest(layers, nlayers);
-    mg_node **work = mg__malloc((2 * width + nin) * sizeof *work);
-    if (!work) return MG_ENOMEM;
-    mg_node **leaves = work + 2 * width;
-    int rc = MG_OK;
-    size_t done = 0;
-    for (; done < batch && rc == MG_OK; done++) {
-        size_t made = 0;
-        while (made < nin && (leaves[made] = mg_leaf(x[done * nin + made]))) made++;
-        rc = made < nin ? MG_ENOMEM
-                        : mlp_forward(layers, nlayers, leaves, out + done * nout, work, width);
-        release_all(leaves, made);   /* the first layer's nodes hold them now */
-    }
-    if (rc != MG_OK) {   /* rows before the failed one were made: give them back */
-        release_all(out, (done - 1) * nout);
-        for (size_t i = 0; i < batch * nout; i++) out[i] = NULL;
-    }
     mg__free(work);
     return rc;
 }

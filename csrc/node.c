@@ -136,6 +136,7 @@ static mg_node *alloc_node(mg_op op, double value, uint32_t nchild, uint32_t ext
     n->pending = 0;
     n->index = 0;
     n->op = op;
+    n->in_batch = 0;
     n->nchild = nchild;
     return n;
 }
@@ -153,18 +154,55 @@ mg_node *mg__alloc_neuron(mg_op op, double value, uint32_t nchild, mg__row *row)
     return n;
 }
 
+/* Adds a reference to c (to its batch, for a batch node). Graph lock held. */
+static void ref(mg_node *c)
+{
+    if (c->in_batch) {
+        c->u.batch->refs++;
+    } else {
+        c->refs++;
+    }
+}
+
 /* Makes a fully built node live: each operand gains a reference (one per edge, so
    x * x holds x twice), and a neuron's row one. The caller holds the graph lock. */
 void mg__adopt(mg_node *n)
 {
-    for (uint32_t i = 0; i < n->nchild; i++) n->child[i]->refs++;
+    for (uint32_t i = 0; i < n->nchild; i++) ref(n->child[i]);
     if (mg__is_neuron(n)) mg__row_of(n)->refs++;
     live_nodes++;
 }
 
-/* Drops a reference to the node c, queueing it on `dead` if it was the last. */
+/* Makes a fully built batch live: its rows gain a reference each, and its nodes
+   count as live. The caller sets b->refs and holds the graph lock. */
+void mg__adopt_batch(mg__batch *b)
+{
+    for (size_t l = 1; l < b->nlevels; l++)
+        for (size_t j = 0; j < b->level[l].width; j++) b->level[l].rows[j]->refs++;
+    live_nodes += b->nnodes;
+}
+
+static mg_node *drop_row(mg__row *row, mg_node *dead);
+
+/* Frees a batch whose last reference went: its nodes hold no edges, only its rows
+   keep other nodes (the parameters) alive. Graph lock held. */
+static mg_node *free_batch(mg__batch *b, mg_node *dead)
+{
+    for (size_t l = 1; l < b->nlevels; l++)
+        for (size_t j = 0; j < b->level[l].width; j++) dead = drop_row(b->level[l].rows[j], dead);
+    live_nodes -= b->nnodes;
+    mg__free(b);
+    return dead;
+}
+
+/* Drops a reference to the node c, queueing it on `dead` if it was the last (a batch
+   node's batch is freed at once). */
 static mg_node *drop(mg_node *c, mg_node *dead)
 {
+    if (c->in_batch) {
+        mg__batch *b = c->u.batch;
+        return --b->refs == 0 ? free_batch(b, dead) : dead;
+    }
     if (--c->refs == 0) {
         c->u.next_dead = dead;
         dead = c;
@@ -205,8 +243,8 @@ mg_node *mg_retain(mg_node *n)
     mg__graph_lock();
     /* Parents alone cannot overflow the count (2^32 edges would need 32 GB of child
        pointers), but a caller's retains can: refuse the one that would. */
-    int ok = n->refs != UINT32_MAX;
-    if (ok) n->refs++;
+    int ok = n->in_batch ? n->u.batch->refs != SIZE_MAX : n->refs != UINT32_MAX;
+    if (ok) ref(n);
     mg__graph_unlock();
     return ok ? n : NULL;
 }
@@ -296,11 +334,13 @@ double mg_constant(const mg_node *n)
    it held an edge to each parameter (see mg__row). */
 size_t mg_child_count(const mg_node *n)
 {
+    if (n->in_batch) return mg__batch_child_count(n);
     return mg__is_neuron(n) ? 2 * (size_t)n->nchild + 1 : n->nchild;
 }
 
 mg_node *mg_child(const mg_node *n, size_t i)
 {
+    if (n->in_batch) return mg__batch_child(n, i);
     if (!mg__is_neuron(n)) return i < n->nchild ? n->child[i] : NULL;
     size_t nin = n->nchild;
     mg__row *row = mg__row_of(n);

@@ -606,6 +606,42 @@ static void check_forward(int rc, int valid, mg_node **out, size_t nout, const c
     }
 }
 
+/* The nodes of a batch show the graph of one forward pass per sample: each output's
+   children are its row's weights, the nodes of the level below for its sample (the
+   same nodes for every output of that sample), and its bias; at the bottom, leaves
+   holding the inputs. (Their values are checked by check_forward.) */
+static void check_batch(mg_layer **layers, size_t nl, const double *x, size_t batch,
+                        mg_node **out)
+{
+    mg_layer *last = layers[nl - 1];
+    size_t nin = mg_layer_nin(last), nout = mg_layer_nout(last), nin0 = mg_layer_nin(layers[0]);
+    for (size_t k = 0; k < batch * nout; k++) {
+        size_t s = k / nout, j = k % nout;
+        mg_node *n = out[k];
+        FUZZ_CHECK((int)mg_op_of(n) == MG_OP_NEURON_LINEAR + (int)mg_layer_activation(last),
+                   "batch output op %d", mg_op_of(n));
+        FUZZ_CHECK(mg_child_count(n) == 2 * nin + 1, "batch output children");
+        for (size_t i = 0; i <= nin; i++) {
+            mg_node *w = mg_child(n, i < nin ? i : 2 * nin);
+            FUZZ_CHECK(w == mg_layer_param(last, j * (nin + 1) + i), "batch weight %zu", i);
+        }
+        FUZZ_CHECK(mg_child(n, 2 * nin + 1) == NULL, "batch child out of range");
+        for (size_t i = 0; i < nin; i++) {
+            mg_node *c = mg_child(n, nin + i);
+            FUZZ_CHECK(c == mg_child(out[s * nout], nin + i), "batch input shared");
+            if (nl == 2) {   /* a node of the first layer: its own inputs are below */
+                FUZZ_CHECK(mg_child_count(c) == 2 * nin0 + 1, "batch hidden children");
+                FUZZ_CHECK(mg_child(c, 2 * nin0) == mg_layer_param(layers[0], i * (nin0 + 1) + nin0),
+                           "batch hidden bias");
+                c = mg_child(c, nin0 + i % nin0);
+            }
+            FUZZ_CHECK(mg_op_of(c) == MG_OP_LEAF && mg_child_count(c) == 0, "batch input leaf");
+            FUZZ_CHECK(bitwise_same(mg_value(c), x[s * nin0 + (nl == 2 ? i % nin0 : i)]),
+                       "batch input value");
+        }
+    }
+}
+
 static void do_forward(reader *r, int dst)
 {
     int which = byte(r) & 1, kind = byte(r) % 4;
@@ -646,6 +682,7 @@ static void do_forward(reader *r, int dst)
             nout *= batch;
             rc = mg_mlp_forward_batch(layers, nl, x, batch, out);
             check_forward(rc, valid, out, nout, "mg_mlp_forward_batch");
+            if (rc == MG_OK) check_batch(layers, nl, x, batch, out);
         }
     }
     for (size_t j = 0; j < nout; j++) put((dst + (int)j) % NSLOTS, out[j]);
@@ -742,7 +779,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (A) mg_set_grad(A, number(&r));
             break;
         case 11: {   /* a child, borrowed, then retained into a slot */
-            size_t k = byte(&r) % 4;
+            size_t k = byte(&r) % 8;   /* a neuron has up to 7 children here */
             mg_node *c = A ? mg_child(A, k) : NULL;
             if (A) FUZZ_CHECK((c != NULL) == (k < mg_child_count(A)), "child %zu", k);
             put(dst, mg_retain(c));

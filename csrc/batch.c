@@ -1,0 +1,279 @@
+/* batch.c -- the nodes of a batched forward pass (mg_mlp_forward_batch), in one block.
+ *
+ * A forward pass over a batch makes the same scalar nodes as one mg_mlp_forward call
+ * per sample: a leaf per input number, and per sample and neuron a node
+ * act(b + sum_i w_i x_i) whose children (mg_child) are the neuron's weights, the nodes
+ * of the level below for the same sample, and its bias. Only the bookkeeping differs,
+ * which per node costs more than the arithmetic: the nodes sit in one allocation (an
+ * mg__batch, see mg_internal.h), store no edges (a node's children follow from its
+ * place), and count their references together, so the batch lives while any of its
+ * nodes is referenced. Making, backpropagating and freeing them are loops over flat
+ * arrays, as in a training step written by hand.
+ *
+ * Backward (called by backward.c, under its lock). A batch node stores no edges, so the
+ * generic pass treats it as a leaf: nodes above it (a loss) add their adjoints to it.
+ * Then, for each batch the pass reached:
+ *   reach      level by level from the top, a node is reached if the generic pass
+ *              reached it or if a reached node of the level above belongs to the same
+ *              sample (a neuron reads every node of the level below). Reached nodes and
+ *              the parameters of their rows are recorded, their gradients set aside,
+ *              before any gradient changes, as the generic discovery does.
+ *   backward   level by level from the top, each reached node with adjoint g passes
+ *              dz = g * act'(z) on: dz * w_i to input i, dz * x_i to weight i, dz to
+ *              the bias, as mg__neuron_backward does for a neuron node.
+ */
+#include <string.h>
+
+#include "mg_internal.h"
+
+/* The node of sample s, neuron (or input) j at level l. */
+static mg_node *node_at(const mg__batch *b, size_t l, size_t s, size_t j)
+{
+    const mg__level *lev = &b->level[l];
+    return b->nodes + lev->first + s * lev->width + j;
+}
+
+/* acc += a * n, or 0 when it would not fit in a size_t. */
+static int add_product(size_t *acc, size_t a, size_t n)
+{
+    if (n && a > (SIZE_MAX - *acc) / n) return 0;
+    *acc += a * n;
+    return 1;
+}
+
+/* A batch for `size` samples through the layers, not yet live (refs 0), its levels
+   filled in; NULL when memory runs out or the sizes do not fit. */
+static mg__batch *batch_alloc(mg_layer *const *layers, size_t nlayers, size_t size)
+{
+    size_t nlevels = nlayers + 1, nrows = 0, nnodes = 0;
+    for (size_t l = 0; l < nlevels; l++) {
+        size_t width = l == 0 ? layers[0]->nin : layers[l - 1]->nout;
+        if (!add_product(&nnodes, width, size)) return NULL;
+        if (l > 0) nrows += width;   /* a layer's rows fit: they are allocated */
+    }
+    size_t bytes = sizeof(mg__batch) + nlevels * sizeof(mg__level) + nrows * sizeof(mg__row *);
+    if (!add_product(&bytes, nnodes, sizeof(mg_node))) return NULL;
+    mg__batch *b = mg__malloc(bytes);
+    if (!b) return NULL;
+    mg__level *level = (mg__level *)(void *)(b + 1);
+    mg__row **rows = (mg__row **)(void *)(level + nlevels);
+    *b = (mg__batch){.size = size, .nlevels = nlevels, .nnodes = nnodes, .level = level,
+                     .nodes = (mg_node *)(void *)(rows + nrows)};
+    size_t first = 0;
+    for (size_t l = 0; l < nlevels; l++) {
+        const mg_layer *layer = l ? layers[l - 1] : NULL;
+        level[l] = (mg__level){.width = layer ? layer->nout : layers[0]->nin,
+                               .first = first,
+                               .act = layer ? layer->act : MG_ACT_LINEAR,
+                               .rows = layer ? rows : NULL};
+        if (layer) {
+            memcpy(rows, layer->rows, layer->nout * sizeof *rows);
+            rows += layer->nout;
+        }
+        first += size * level[l].width;
+    }
+    return b;
+}
+
+static void init_node(mg_node *n, mg__batch *b, mg_op op, double value)
+{
+    n->value = value;
+    n->grad = 0.0;
+    n->u.batch = b;
+    n->refs = 0;
+    n->pending = 0;
+    n->index = 0;
+    n->op = op;
+    n->in_batch = 1;
+    n->nchild = 0;
+}
+
+/* The current values of level l's parameters, row by row: w[j * (nin + 1) + i]. */
+static void gather_weights(const mg__batch *b, size_t l, double *w)
+{
+    const mg__level *lev = &b->level[l];
+    size_t stride = b->level[l - 1].width + 1;
+    for (size_t j = 0; j < lev->width; j++)
+        for (size_t i = 0; i < stride; i++) w[j * stride + i] = lev->rows[j]->param[i]->value;
+}
+
+/* The most doubles a level needs for its weights, as forward and backward lay them out. */
+static size_t widest_level(const mg__batch *b)
+{
+    size_t most = 0;
+    for (size_t l = 1; l < b->nlevels; l++) {
+        size_t n = b->level[l].width * (b->level[l - 1].width + 1);
+        if (n > most) most = n;
+    }
+    return most;
+}
+
+/* ---- forward: out = act(b + sum_i w_i x_i), summed from b as neuron nodes do ------- */
+
+static void forward_level(mg__batch *b, size_t l, double *w)
+{
+    const mg__level *lev = &b->level[l];
+    size_t nin = b->level[l - 1].width, nout = lev->width;
+    mg_op op = (mg_op)(MG_OP_NEURON_LINEAR + lev->act);
+    gather_weights(b, l, w);
+    for (size_t s = 0; s < b->size; s++) {
+        const mg_node *in = node_at(b, l - 1, s, 0);
+        mg_node *out = node_at(b, l, s, 0);
+        for (size_t j = 0; j < nout; j++) {
+            const double *wj = w + j * (nin + 1);
+            double z = wj[nin];
+            for (size_t i = 0; i < nin; i++) z += wj[i] * in[i].value;
+            init_node(&out[j], b, op, mg__activate(lev->act, z));
+        }
+    }
+}
+
+int mg_mlp_forward_batch(mg_layer *const *layers, size_t nlayers, const double *x,
+                         size_t batch, mg_node **out)
+{
+    if (!mg__valid_mlp(layers, nlayers) || (batch && (!x || !out))) return MG_EINVAL;
+    if (batch == 0) return MG_OK;
+    size_t nout = layers[nlayers - 1]->nout;
+    mg__batch *b = batch_alloc(layers, nlayers, batch);
+    double *w = b ? mg__malloc(widest_level(b) * sizeof *w) : NULL;
+    if (!w) {
+        mg__free(b);
+        return MG_ENOMEM;
+    }
+    size_t nin = b->level[0].width;
+    for (size_t k = 0; k < batch * nin; k++) init_node(&b->nodes[k], b, MG_OP_LEAF, x[k]);
+    for (size_t l = 1; l < b->nlevels; l++) forward_level(b, l, w);
+    mg__free(w);
+    mg_node *top = node_at(b, nlayers, 0, 0);
+    for (size_t k = 0; k < batch * nout; k++) out[k] = &top[k];
+    b->refs = batch * nout;   /* the caller's references */
+    mg__graph_lock();
+    mg__adopt_batch(b);
+    mg__graph_unlock();
+    return MG_OK;
+}
+
+/* ---- children: weights, the level below of the same sample, bias ------------------ */
+
+/* Level, sample and neuron of a batch node. */
+static size_t place(const mg_node *n, size_t *s, size_t *j)
+{
+    const mg__batch *b = n->u.batch;
+    size_t k = (size_t)(n - b->nodes), l = b->nlevels - 1;
+    while (k < b->level[l].first) l--;
+    k -= b->level[l].first;
+    *s = k / b->level[l].width;
+    *j = k % b->level[l].width;
+    return l;
+}
+
+size_t mg__batch_child_count(const mg_node *n)
+{
+    size_t s, j, l = place(n, &s, &j);
+    return l ? 2 * n->u.batch->level[l - 1].width + 1 : 0;
+}
+
+mg_node *mg__batch_child(const mg_node *n, size_t i)
+{
+    const mg__batch *b = n->u.batch;
+    size_t s, j, l = place(n, &s, &j);
+    if (l == 0) return NULL;
+    size_t nin = b->level[l - 1].width;
+    mg__row *row = b->level[l].rows[j];
+    if (i < nin) return row->param[i];
+    if (i < 2 * nin) return node_at(b, l - 1, s, i - nin);
+    return i == 2 * nin ? row->param[nin] : NULL;
+}
+
+/* ---- backward ---------------------------------------------------------------------- */
+
+int mg__batch_reach(mg__batch *b)
+{
+    int rc = MG_OK;
+    for (size_t l = b->nlevels - 1; l > 0 && rc == MG_OK; l--) {
+        const mg__level *lev = &b->level[l];
+        size_t nin = b->level[l - 1].width;
+        for (size_t s = 0; s < b->size && rc == MG_OK; s++) {
+            const mg_node *out = node_at(b, l, s, 0);
+            int any = 0;
+            for (size_t j = 0; j < lev->width && rc == MG_OK; j++) {
+                if (!out[j].pending) continue;
+                any = 1;
+                rc = mg__backward_reach_row(lev->rows[j]);
+            }
+            mg_node *in = node_at(b, l - 1, s, 0);
+            for (size_t i = 0; any && i < nin && rc == MG_OK; i++) rc = mg__backward_reach(&in[i]);
+        }
+    }
+    return rc;
+}
+
+size_t mg__batch_work(const mg__batch *b)
+{
+    size_t most = 0;
+    for (size_t l = 1; l < b->nlevels; l++) {
+        size_t n = b->level[l].width * (2 * b->level[l - 1].width + 3);
+        if (n > most) most = n;
+    }
+    return most;
+}
+
+static int all_finite(const mg_node *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i].value)) return 0;
+    return 1;
+}
+
+/* Level l's reached nodes pass their adjoints on. work: mg__batch_work(b) doubles. */
+static void backward_level(mg__batch *b, size_t l, double *work)
+{
+    const mg__level *lev = &b->level[l];
+    size_t nin = b->level[l - 1].width, nout = lev->width, stride = nin + 1;
+    double *w = work, *dw = w + nout * stride, *touched = dw + nout * stride;
+    gather_weights(b, l, w);
+    int w_finite = 1;
+    for (size_t k = 0; k < nout * stride; k++) w_finite &= isfinite(w[k]) != 0;
+    memset(dw, 0, nout * (stride + 1) * sizeof *dw);
+    for (size_t s = 0; s < b->size; s++) {
+        const mg_node *out = node_at(b, l, s, 0);
+        mg_node *in = node_at(b, l - 1, s, 0);
+        int in_finite = -1;   /* not looked at yet */
+        for (size_t j = 0; j < nout; j++) {
+            if (!out[j].pending) continue;
+            double dz = mg__neuron_dz((mg_op)out[j].op, out[j].value, out[j].grad);
+            touched[j] = 1.0;
+            /* dz == 0 with finite weights and inputs adds only zeros, which change no
+               adjoint (an adjoint, summed from +0, is never -0): skip them, as ReLU
+               makes many. An inf or nan still gives nan, as in the scalar graph. */
+            if (dz == 0.0 && w_finite) {
+                if (in_finite < 0) in_finite = all_finite(in, nin);
+                if (in_finite) continue;
+            }
+            const double *wj = w + j * stride;
+            double *dwj = dw + j * stride;
+            for (size_t i = 0; i < nin; i++) {
+                dwj[i] += dz * in[i].value;
+                in[i].grad += dz * wj[i];
+            }
+            dwj[nin] += dz;
+        }
+    }
+    for (size_t j = 0; j < nout; j++) {
+        if (touched[j] == 0.0) continue;
+        mg_node **param = lev->rows[j]->param;
+        for (size_t i = 0; i < stride; i++) param[i]->grad += dw[j * stride + i];
+    }
+}
+
+void mg__batch_backward(mg__batch *b, double *work)
+{
+    for (size_t l = b->nlevels - 1; l > 0; l--) backward_level(b, l, work);
+}
+
+void mg__batch_unreach(mg__batch *b)
+{
+    for (size_t l = 1; l < b->nlevels; l++)
+        for (size_t j = 0; j < b->level[l].width; j++) b->level[l].rows[j]->seen = 0;
+    b->reached = 0;
+}
