@@ -71,6 +71,7 @@ static void layer_free(layer *l)
     free(l->b);
 }
 
+/* --8<-- [start:layer_forward] */
 /* out[j] = tanh(b_j + sum_i w_ji * in[i]), a new reference each (NULL if memory ran
    out: a NULL operand makes every op above it return NULL too). */
 static void layer_forward(const layer *l, mg_node *const *in, mg_node **out)
@@ -88,6 +89,7 @@ static void layer_forward(const layer *l, mg_node *const *in, mg_node **out)
         mg_release(acc);
     }
 }
+/* --8<-- [end:layer_forward] */
 
 /* The network's output for one sample: a new reference, or NULL. */
 static mg_node *mlp_forward(const mlp *net, const double *x)
@@ -160,6 +162,7 @@ int main(int argc, char **argv)
 
     double preds[4], loss_value = INFINITY;
     int step;
+    /* --8<-- [start:loop] */
     for (step = 0; step < STEPS; step++) {
         mg_node *loss = loss_of(&net, preds);
         if (!loss || mg_backward(loss) != MG_OK) {
@@ -176,6 +179,7 @@ int main(int argc, char **argv)
         if (loss_value < TARGET_LOSS) break;
         for_each_param(&net, sgd_update);
     }
+    /* --8<-- [end:loop] */
 
     if (ok) {
         printf("predictions vs targets:\n");
