@@ -21,8 +21,12 @@ def f(x: float) -> float:
     return 3 * x**2 - 4 * x + 5
 
 
-def _named(root: Tensor, names: dict[Tensor, str], rankdir: str = "LR") -> str:
-    """to_dot(root) with each node's name as the first field of its box."""
+def _named(root: Tensor, names: dict[Tensor, str], rankdir: str = "BT") -> str:
+    """to_dot(root) with each node's name as the first field of its box.
+
+    Drawn bottom to top (leaves at the bottom, the root on top): a page is narrow, and
+    a left-to-right graph of ten nodes would be scaled down until it cannot be read.
+    """
     dot = to_dot(root, rankdir)
     ids = {f"n{i}": t for i, t in enumerate(walk(root))}
 
@@ -30,6 +34,8 @@ def _named(root: Tensor, names: dict[Tensor, str], rankdir: str = "LR") -> str:
         name = names.get(ids[m.group(1)])
         return m.group(0) if name is None else f'{m.group(0)}{name} | '
 
+    dot = dot.replace(f"rankdir={rankdir};", f"rankdir={rankdir}; ranksep=0.3; nodesep=0.3;")
+    dot = dot.replace("node [fontname=Helvetica];", "node [fontname=Helvetica, fontsize=12];")
     return re.sub(r'(n\d+) \[shape=record, label="\{ ', add_name, dot)
 
 
