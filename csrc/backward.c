@@ -44,8 +44,9 @@ typedef struct {
                           during step 2, the stack of nodes ready to propagate */
     node_list leaves;  /* nodes without stored edges: leaves and batch nodes */
     mg__batch *batches;   /* batches with a reached node, linked by next_reached */
-    double *work;      /* mg__batch_backward's work array */
-    size_t work_cap;
+    double *work;      /* the batches' work array and their set-aside gradients */
+    unsigned char *flags;   /* the batches' row flags */
+    size_t work_cap, flags_cap;
 } reachable;
 
 static int grow(node_list *l)
@@ -125,21 +126,44 @@ static reachable scratch;   /* guarded by backward_lock */
 int mg__backward_reach(mg_node *n) { return see(&scratch, n); }
 int mg__backward_reach_row(mg__row *row) { return see_row(&scratch, row); }
 
+/* Grows *p to hold at least n elements of `size` bytes (its capacity in *cap). */
+static int reserve(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap) return MG_OK;
+    void *grown = n > SIZE_MAX / size ? NULL : mg__realloc(*(void **)p, n * size);
+    if (!grown) return MG_ENOMEM;
+    *(void **)p = grown;
+    *cap = n;
+    return MG_OK;
+}
+
 /* The nodes inside the reached batches (batch.c), once the generic walk is done: only
-   the generic walk reaches batch nodes from outside. Then the batches' work array. */
+   the generic walk reaches batch nodes from outside. First the scratch arrays (the
+   work array, then each batch's set-aside gradients and row flags), then each batch's
+   reached nodes and parameters, and only when nothing can fail any more, the setting
+   aside of their gradients. */
 static int reach_batches(reachable *r)
 {
-    size_t work = 0;
+    size_t work = 0, flags = 0;
     for (mg__batch *b = r->batches; b; b = b->next_reached) {
-        if (mg__batch_reach(b) != MG_OK) return MG_ENOMEM;
         if (mg__batch_work(b) > work) work = mg__batch_work(b);
+        flags += b->size * b->nlevels;
     }
-    if (work > r->work_cap) {
-        double *grown = mg__realloc(r->work, work * sizeof *grown);
-        if (!grown) return MG_ENOMEM;
-        r->work = grown;
-        r->work_cap = work;
+    size_t doubles = work;
+    for (mg__batch *b = r->batches; b; b = b->next_reached) doubles += b->nnodes;
+    if (reserve(&r->work, &r->work_cap, doubles, sizeof(double)) != MG_OK ||
+        reserve(&r->flags, &r->flags_cap, flags, 1) != MG_OK)
+        return MG_ENOMEM;
+    doubles = work;
+    flags = 0;
+    for (mg__batch *b = r->batches; b; b = b->next_reached) {
+        b->saved = r->work + doubles;
+        b->full = r->flags + flags;
+        doubles += b->nnodes;
+        flags += b->size * b->nlevels;
+        if (mg__batch_reach(b) != MG_OK) return MG_ENOMEM;
     }
+    for (mg__batch *b = r->batches; b; b = b->next_reached) mg__batch_set_aside(b);
     return MG_OK;
 }
 
@@ -184,15 +208,13 @@ static void propagate(mg_node *root, reachable *r)
    adjoints from above. */
 static void propagate_batches(reachable *r)
 {
-    for (mg__batch *b = r->batches; b; b = b->next_reached) {
-        mg__batch_backward(b, r->work);
-        mg__batch_unreach(b);
-    }
+    for (mg__batch *b = r->batches; b; b = b->next_reached) mg__batch_backward(b, r->work);
 }
 
 /* Step 3. */
 static void finish_leaves(reachable *r)
 {
+    for (mg__batch *b = r->batches; b; b = b->next_reached) mg__batch_finish(b);
     for (size_t i = 0; i < r->leaves.len; i++) {
         mg_node *leaf = r->leaves.nodes[i];
         leaf->grad += r->leaves.saved[i];
@@ -207,15 +229,22 @@ static void free_list(node_list *l)
     *l = (node_list){0};
 }
 
+static void free_scratch(void)
+{
+    free_list(&scratch.inner);
+    free_list(&scratch.leaves);
+    mg__free(scratch.work);
+    mg__free(scratch.flags);
+    scratch.work = NULL;
+    scratch.flags = NULL;
+    scratch.work_cap = scratch.flags_cap = 0;
+}
+
 /* mg_trim and mg_set_allocator: the arrays go back to the allocator they came from. */
 void mg__backward_trim(void)
 {
     mg_lock_acquire(&backward_lock);
-    free_list(&scratch.inner);
-    free_list(&scratch.leaves);
-    mg__free(scratch.work);
-    scratch.work = NULL;
-    scratch.work_cap = 0;
+    free_scratch();
     mg_lock_release(&backward_lock);
 }
 
@@ -231,9 +260,9 @@ int mg_backward(mg_node *root)
         propagate_batches(&scratch);
         finish_leaves(&scratch);
     }
-    if (scratch.inner.cap > KEEP_NODES || scratch.leaves.cap > KEEP_NODES) {
-        free_list(&scratch.inner);
-        free_list(&scratch.leaves);
+    if (scratch.inner.cap > KEEP_NODES || scratch.leaves.cap > KEEP_NODES ||
+        scratch.work_cap > KEEP_NODES || scratch.flags_cap > KEEP_NODES) {
+        free_scratch();
     }
     mg_lock_release(&backward_lock);
     return rc;

@@ -97,12 +97,12 @@ static void gather_weights(const mg__batch *b, size_t l, double *w)
         for (size_t i = 0; i < stride; i++) w[j * stride + i] = lev->rows[j]->param[i]->value;
 }
 
-/* The most doubles a level needs for its weights, as forward and backward lay them out. */
-static size_t widest_level(const mg__batch *b)
+/* The most doubles a level needs for forward_level's work (its weights and inputs). */
+static size_t forward_work(const mg__batch *b)
 {
     size_t most = 0;
     for (size_t l = 1; l < b->nlevels; l++) {
-        size_t n = b->level[l].width * (b->level[l - 1].width + 1);
+        size_t nin = b->level[l - 1].width, n = b->level[l].width * (nin + 1) + nin;
         if (n > most) most = n;
     }
     return most;
@@ -110,20 +110,43 @@ static size_t widest_level(const mg__batch *b)
 
 /* ---- forward: out = act(b + sum_i w_i x_i), summed from b as neuron nodes do ------- */
 
-static void forward_level(mg__batch *b, size_t l, double *w)
+/* Level l for every sample. The weights are laid out input by input (wt[i * nout + j]),
+   and four neurons are summed at once: four independent sums overlap where one would
+   wait for each addition, and each still adds its terms in the order of a neuron node
+   (b, then i = 0, 1, ...), so the values are the same to the bit. */
+static void forward_level(mg__batch *b, size_t l, double *work)
 {
     const mg__level *lev = &b->level[l];
     size_t nin = b->level[l - 1].width, nout = lev->width;
-    mg_op op = (mg_op)(MG_OP_NEURON_LINEAR + lev->act);
-    gather_weights(b, l, w);
+    double *wt = work, *x = work + nout * (nin + 1);
+    for (size_t j = 0; j < nout; j++)
+        for (size_t i = 0; i <= nin; i++) wt[i * nout + j] = lev->rows[j]->param[i]->value;
+    const double *bias = wt + nin * nout;
+    mg_activation act = lev->act;
+    mg_op op = (mg_op)(MG_OP_NEURON_LINEAR + act);
     for (size_t s = 0; s < b->size; s++) {
         const mg_node *in = node_at(b, l - 1, s, 0);
         mg_node *out = node_at(b, l, s, 0);
-        for (size_t j = 0; j < nout; j++) {
-            const double *wj = w + j * (nin + 1);
-            double z = wj[nin];
-            for (size_t i = 0; i < nin; i++) z += wj[i] * in[i].value;
-            init_node(&out[j], b, op, mg__activate(lev->act, z));
+        for (size_t i = 0; i < nin; i++) x[i] = in[i].value;
+        size_t j = 0;
+        for (; j + 4 <= nout; j += 4) {
+            double z0 = bias[j], z1 = bias[j + 1], z2 = bias[j + 2], z3 = bias[j + 3];
+            for (size_t i = 0; i < nin; i++) {
+                const double *wi = wt + i * nout + j;
+                z0 += wi[0] * x[i];
+                z1 += wi[1] * x[i];
+                z2 += wi[2] * x[i];
+                z3 += wi[3] * x[i];
+            }
+            init_node(&out[j], b, op, mg__activate(act, z0));
+            init_node(&out[j + 1], b, op, mg__activate(act, z1));
+            init_node(&out[j + 2], b, op, mg__activate(act, z2));
+            init_node(&out[j + 3], b, op, mg__activate(act, z3));
+        }
+        for (; j < nout; j++) {
+            double z = bias[j];
+            for (size_t i = 0; i < nin; i++) z += wt[i * nout + j] * x[i];
+            init_node(&out[j], b, op, mg__activate(act, z));
         }
     }
 }
@@ -135,7 +158,7 @@ int mg_mlp_forward_batch(mg_layer *const *layers, size_t nlayers, const double *
     if (batch == 0) return MG_OK;
     size_t nout = layers[nlayers - 1]->nout;
     mg__batch *b = batch_alloc(layers, nlayers, batch);
-    double *w = b ? mg__malloc(widest_level(b) * sizeof *w) : NULL;
+    double *w = b ? mg__malloc(forward_work(b) * sizeof *w) : NULL;
     if (!w) {
         mg__free(b);
         return MG_ENOMEM;
@@ -187,42 +210,76 @@ mg_node *mg__batch_child(const mg_node *n, size_t i)
 
 /* ---- backward ---------------------------------------------------------------------- */
 
+/* Row (l, s), the nodes of sample s at level l, is full when a reached node of level
+   l + 1 reads it: then every node in it is reached. Otherwise only the nodes the
+   generic pass reached are (pending != 0). */
+static int full(const mg__batch *b, size_t l, size_t s) { return b->full[l * b->size + s]; }
+
 int mg__batch_reach(mg__batch *b)
 {
-    int rc = MG_OK;
-    for (size_t l = b->nlevels - 1; l > 0 && rc == MG_OK; l--) {
+    size_t top = b->nlevels - 1;
+    memset(b->full + top * b->size, 0, b->size);
+    for (size_t l = top; l > 0; l--) {
         const mg__level *lev = &b->level[l];
-        size_t nin = b->level[l - 1].width;
-        for (size_t s = 0; s < b->size && rc == MG_OK; s++) {
+        int any_full = 0;
+        for (size_t s = 0; s < b->size; s++) {
+            int reached = full(b, l, s);
+            any_full |= reached;
             const mg_node *out = node_at(b, l, s, 0);
-            int any = 0;
-            for (size_t j = 0; j < lev->width && rc == MG_OK; j++) {
+            for (size_t j = 0; j < lev->width; j++) {
                 if (!out[j].pending) continue;
-                any = 1;
-                rc = mg__backward_reach_row(lev->rows[j]);
+                reached = 1;
+                if (!any_full && mg__backward_reach_row(lev->rows[j]) != MG_OK) return MG_ENOMEM;
             }
-            mg_node *in = node_at(b, l - 1, s, 0);
-            for (size_t i = 0; any && i < nin && rc == MG_OK; i++) rc = mg__backward_reach(&in[i]);
+            b->full[(l - 1) * b->size + s] = (unsigned char)reached;
+        }
+        for (size_t j = 0; any_full && j < lev->width; j++)   /* every row is reached */
+            if (mg__backward_reach_row(lev->rows[j]) != MG_OK) return MG_ENOMEM;
+    }
+    return MG_OK;
+}
+
+/* Sets aside (or, when finishing, adds back) the gradient of every node of a full row
+   that the generic pass did not record: those it did are finished with the leaves. */
+static void full_rows(mg__batch *b, int finish)
+{
+    for (size_t l = 0; l < b->nlevels; l++) {
+        for (size_t s = 0; s < b->size; s++) {
+            if (!full(b, l, s)) continue;
+            mg_node *row = node_at(b, l, s, 0);
+            for (size_t j = 0; j < b->level[l].width; j++) {
+                mg_node *n = &row[j];
+                if (n->pending) continue;
+                double *saved = &b->saved[n - b->nodes];
+                if (finish) {
+                    n->grad += *saved;
+                } else {
+                    *saved = n->grad;
+                    n->grad = 0.0;
+                }
+            }
         }
     }
-    return rc;
 }
+
+void mg__batch_set_aside(mg__batch *b) { full_rows(b, 0); }
 
 size_t mg__batch_work(const mg__batch *b)
 {
     size_t most = 0;
     for (size_t l = 1; l < b->nlevels; l++) {
-        size_t n = b->level[l].width * (2 * b->level[l - 1].width + 3);
+        size_t nin = b->level[l - 1].width;
+        size_t n = b->level[l].width * (2 * nin + 3) + 2 * nin;
         if (n > most) most = n;
     }
     return most;
 }
 
-static int all_finite(const mg_node *x, size_t n)
+static int all_finite(const double *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i].value)) return 0;
-    return 1;
+    int finite = 1;
+    for (size_t i = 0; i < n; i++) finite &= isfinite(x[i]) != 0;
+    return finite;
 }
 
 /* Level l's reached nodes pass their adjoints on. work: mg__batch_work(b) doubles. */
@@ -231,32 +288,41 @@ static void backward_level(mg__batch *b, size_t l, double *work)
     const mg__level *lev = &b->level[l];
     size_t nin = b->level[l - 1].width, nout = lev->width, stride = nin + 1;
     double *w = work, *dw = w + nout * stride, *touched = dw + nout * stride;
+    double *x = touched + nout, *gx = x + nin;   /* one sample's inputs and adjoints */
     gather_weights(b, l, w);
-    int w_finite = 1;
-    for (size_t k = 0; k < nout * stride; k++) w_finite &= isfinite(w[k]) != 0;
+    int w_finite = all_finite(w, nout * stride);
     memset(dw, 0, nout * (stride + 1) * sizeof *dw);
     for (size_t s = 0; s < b->size; s++) {
         const mg_node *out = node_at(b, l, s, 0);
-        mg_node *in = node_at(b, l - 1, s, 0);
-        int in_finite = -1;   /* not looked at yet */
+        int row_full = full(b, l, s), loaded = 0, x_finite = 1;
         for (size_t j = 0; j < nout; j++) {
-            if (!out[j].pending) continue;
+            if (!row_full && !out[j].pending) continue;
             double dz = mg__neuron_dz((mg_op)out[j].op, out[j].value, out[j].grad);
             touched[j] = 1.0;
+            if (!loaded) {
+                mg_node *in = node_at(b, l - 1, s, 0);
+                for (size_t i = 0; i < nin; i++) {
+                    x[i] = in[i].value;
+                    gx[i] = in[i].grad;
+                }
+                x_finite = all_finite(x, nin);
+                loaded = 1;
+            }
             /* dz == 0 with finite weights and inputs adds only zeros, which change no
                adjoint (an adjoint, summed from +0, is never -0): skip them, as ReLU
                makes many. An inf or nan still gives nan, as in the scalar graph. */
-            if (dz == 0.0 && w_finite) {
-                if (in_finite < 0) in_finite = all_finite(in, nin);
-                if (in_finite) continue;
-            }
+            if (dz == 0.0 && w_finite && x_finite) continue;
             const double *wj = w + j * stride;
             double *dwj = dw + j * stride;
             for (size_t i = 0; i < nin; i++) {
-                dwj[i] += dz * in[i].value;
-                in[i].grad += dz * wj[i];
+                dwj[i] += dz * x[i];
+                gx[i] += dz * wj[i];
             }
             dwj[nin] += dz;
+        }
+        if (loaded) {   /* the inputs' adjoints, each summed in the same order as above */
+            mg_node *in = node_at(b, l - 1, s, 0);
+            for (size_t i = 0; i < nin; i++) in[i].grad = gx[i];
         }
     }
     for (size_t j = 0; j < nout; j++) {
@@ -276,4 +342,10 @@ void mg__batch_unreach(mg__batch *b)
     for (size_t l = 1; l < b->nlevels; l++)
         for (size_t j = 0; j < b->level[l].width; j++) b->level[l].rows[j]->seen = 0;
     b->reached = 0;
+}
+
+void mg__batch_finish(mg__batch *b)
+{
+    full_rows(b, 1);
+    mg__batch_unreach(b);
 }

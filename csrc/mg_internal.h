@@ -80,6 +80,8 @@ struct mg__batch {
     mg_node *nodes;
     mg__batch *next_reached;      /* mg_backward scratch: reached batches (list) */
     int reached;                  /* mg_backward scratch: on that list */
+    unsigned char *full;          /* mg_backward scratch: size * nlevels row flags */
+    double *saved;                /* mg_backward scratch: nnodes gradients set aside */
 };
 
 /* A dense layer (mg_nn.h): one row per neuron, each holding a reference. */
@@ -133,13 +135,16 @@ void mg__adopt_batch(mg__batch *b);  /* graph lock held: b's nodes become live *
 size_t mg__batch_child_count(const mg_node *n);
 mg_node *mg__batch_child(const mg_node *n, size_t i);
 
-/* batch.c, for mg_backward (backward lock held): record every node and parameter of b
-   that the reached ones lead to (MG_OK or MG_ENOMEM); the doubles of work that
-   mg__batch_backward needs; the backward pass through b; and the reset of b's scratch
-   (after the pass, or when the call fails). */
+/* batch.c, for mg_backward (backward lock held), given b->full and b->saved: find the
+   nodes of b that the reached ones lead to, and record the parameters of their rows
+   (MG_OK or MG_ENOMEM; then mg__batch_unreach, nothing else has changed); set their
+   gradients aside; backpropagate through b with mg__batch_work(b) doubles of work;
+   add the gradients back and reset b's scratch. */
 int mg__batch_reach(mg__batch *b);
+void mg__batch_set_aside(mg__batch *b);
 size_t mg__batch_work(const mg__batch *b);
 void mg__batch_backward(mg__batch *b, double *work);
+void mg__batch_finish(mg__batch *b);
 void mg__batch_unreach(mg__batch *b);
 
 /* backward.c: frees the work arrays mg_backward keeps between calls (takes its lock) */
