@@ -201,3 +201,46 @@ def neuron_graph(path: Path) -> None:
 def moons_bench(path: Path) -> None:
     """The chart benchmarks/moons_bench.py draws (--chart), as the README shows it."""
     shutil.copyfile(REPO / "benchmarks" / "moons_bench.png", path)
+
+
+def _engine_table() -> tuple[list[str], list[tuple[str, list[float]]]]:
+    """The engine table of chapter 11 (its one copy of the numbers): engine names, and
+    per build/backward workload the N = 1e5 value of each engine in ns."""
+    page = (REPO / "docs" / "tutorial" / "11-performance.md").read_text()
+    section = page.split("### The scalar engine", 1)[1].split("\n### ", 1)[0]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in section.splitlines() if line.startswith("|")]
+    header, body = rows[0], rows[2:]
+    engines = header[1:5]
+    out = []
+    for row in body:
+        if "ns per" not in row[0]:        # the build and backward rows
+            continue
+        values = [float(cell.replace("*", "").split("/")[-1].replace(",", "")) for cell in row[1:5]]
+        out.append((row[0].split(",")[0], values))
+    return engines, out
+
+
+@figure("engine-bench.svg")
+def engine_bench(path: Path) -> None:
+    """Chapter 11's engine table as bars (ns, log scale), read from the page itself."""
+    import matplotlib.pyplot as plt
+
+    engines, workloads = _engine_table()
+    colors = ["#c44e52", "#dd8452", "#8172b3", "#4c72b0"]
+    fig, ax = plt.subplots(figsize=(8.5, 3.6))
+    width = 0.2
+    for e, engine in enumerate(engines):
+        xs = [w + (e - 1.5) * width for w in range(len(workloads))]
+        ys = [values[e] for _, values in workloads]
+        ax.bar(xs, ys, width, label=engine, color=colors[e])
+        for x, y in zip(xs, ys):
+            ax.text(x, y * 1.1, f"{y:,.0f}", ha="center", va="bottom", fontsize=7, rotation=90)
+    ax.set_yscale("log")
+    ax.set_ylim(top=max(v for _, vs in workloads for v in vs) * 12)
+    ax.set_xticks(range(len(workloads)))
+    ax.set_xticklabels([name for name, _ in workloads], fontsize=9)
+    ax.set_ylabel("ns per op or node (N = 1e5), log scale")
+    ax.legend(fontsize=8, ncol=4, loc="upper center", frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    save_svg(fig, path)
