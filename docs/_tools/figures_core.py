@@ -37,7 +37,7 @@ def tensor_to_node(path: Path) -> None:
     for t in held.values():
         refs[t] += 1
 
-    lines = ["digraph {", "  rankdir=LR; nodesep=0.3; ranksep=0.6;",
+    lines = ["digraph {", "  rankdir=TB; nodesep=0.3; ranksep=0.45;",
              '  node [fontname=Helvetica, fontsize=11]; edge [fontname=Helvetica, fontsize=9];',
              '  subgraph cluster_py { label="Python: Tensor objects (one pointer each)";'
              f' style=rounded; color="#7aa6d6"; fontname=Helvetica; fontsize=11;']
@@ -51,7 +51,7 @@ def tensor_to_node(path: Path) -> None:
         what = t.op if t.constant is None else f"{t.op} ({_g(t.constant)})"
         fill = LEAF_FILL if t.op == "leaf" else NODE_FILL
         lines.append(f'    {ids[t]} [shape=record, style=filled, fillcolor="{fill}", '
-                     f'label="{{ {what} | value {_g(t.value)} | refs {refs[t]} }}"];')
+                     f'label="{what} | value {_g(t.value)} | refs {refs[t]}"];')
     lines.append("  }")
     for name, t in held.items():
         lines.append(f'  py_{name} -> {ids[t]} [style=dashed, color="#3b6ea5"];')
@@ -139,16 +139,16 @@ def backward_order(path: Path) -> None:
     turn = {t: i + 1 for i, t in enumerate(order)}
 
     ids = {t: f"n{i}" for i, t in enumerate(nodes)}
-    lines = ["digraph {", "  rankdir=RL; nodesep=0.35; ranksep=0.7;",
+    lines = ["digraph {", "  rankdir=TB; nodesep=0.3; ranksep=0.45;",
              "  node [fontname=Helvetica, fontsize=11]; edge [fontname=Helvetica, fontsize=9];"]
     for t in nodes:
         if t.op == "leaf":
-            label = (f"{{ {names[t]} = {_g(t.value)} | grad {_g(t.gradient)} | "
-                     f"leaf: finished last }}")
+            label = (f"{names[t]} = {_g(t.value)} | grad {_g(t.gradient)} | "
+                     f"leaf: finished last")
             fill = LEAF_FILL
         else:
-            label = (f"{{ {names[t]} = {_g(t.value)} | grad {_g(t.gradient)} | "
-                     f"pending {pending[t]}: runs {_ordinal(turn[t])} }}")
+            label = (f"{names[t]} = {_g(t.value)} | grad {_g(t.gradient)} | "
+                     f"pending {pending[t]}: runs {_ordinal(turn[t])}")
             fill = NODE_FILL
         lines.append(f'  {ids[t]} [shape=record, style=filled, fillcolor="{fill}", '
                      f'label="{label}"];')
@@ -182,12 +182,12 @@ def neuron_graph(path: Path) -> None:
              s: "sum", n: "n", o: "o"}
     nodes = walk(o)
     ids = {t: f"n{i}" for i, t in enumerate(nodes)}
-    lines = ["digraph {", "  rankdir=LR; nodesep=0.25; ranksep=0.45;",
-             "  node [fontname=Helvetica, fontsize=11];"]
+    lines = ["digraph {", "  rankdir=LR; nodesep=0.2; ranksep=0.3;",
+             "  node [fontname=Helvetica, fontsize=12];"]
     for t in nodes:
         fill = LEAF_FILL if t.op == "leaf" else NODE_FILL
         lines.append(f'  {ids[t]} [shape=record, style=filled, fillcolor="{fill}", label="'
-                     f'{{ {names[t]} | value {t.value:.4f} | grad {t.gradient:.4f} }}"];')
+                     f'{{ {names[t]} | {_g(t.value)} | grad {_g(t.gradient)} }}"];')
         if t.op != "leaf":
             lines.append(f'  {ids[t]}_op [shape=oval, label="mg_{t.op}"];')
             lines.append(f"  {ids[t]}_op -> {ids[t]};")
