@@ -182,12 +182,12 @@ def neuron_graph(path: Path) -> None:
              s: "sum", n: "n", o: "o"}
     nodes = walk(o)
     ids = {t: f"n{i}" for i, t in enumerate(nodes)}
-    lines = ["digraph {", "  rankdir=LR; nodesep=0.2; ranksep=0.3;",
+    lines = ["digraph {", "  rankdir=TB; nodesep=0.2; ranksep=0.25;",
              "  node [fontname=Helvetica, fontsize=12];"]
     for t in nodes:
         fill = LEAF_FILL if t.op == "leaf" else NODE_FILL
         lines.append(f'  {ids[t]} [shape=record, style=filled, fillcolor="{fill}", label="'
-                     f'{{ {names[t]} | {_g(t.value)} | grad {_g(t.gradient)} }}"];')
+                     f'{names[t]} | {_g(t.value)} | grad {_g(t.gradient)}"];')
         if t.op != "leaf":
             lines.append(f'  {ids[t]}_op [shape=oval, label="mg_{t.op}"];')
             lines.append(f"  {ids[t]}_op -> {ids[t]};")
