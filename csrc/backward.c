@@ -44,7 +44,7 @@ typedef struct {
                           during step 2, the stack of nodes ready to propagate */
     node_list leaves;  /* nodes without stored edges: leaves and batch nodes */
     mg__batch *batches;   /* batches with a reached node, linked by next_reached */
-    double *work;      /* the batches' work array and their set-aside gradients */
+    double *work;      /* the batches' work array and their adjoints */
     unsigned char *flags;   /* the batches' row flags */
     size_t work_cap, flags_cap;
 } reachable;
@@ -139,9 +139,8 @@ static int reserve(void *p, size_t *cap, size_t n, size_t size)
 
 /* The nodes inside the reached batches (batch.c), once the generic walk is done: only
    the generic walk reaches batch nodes from outside. First the scratch arrays (the
-   work array, then each batch's set-aside gradients and row flags), then each batch's
-   reached nodes and parameters, and only when nothing can fail any more, the setting
-   aside of their gradients. */
+   work array, then each batch's adjoints and row flags), then each batch's reached
+   nodes and parameters. */
 static int reach_batches(reachable *r)
 {
     size_t work = 0, flags = 0;
@@ -157,13 +156,12 @@ static int reach_batches(reachable *r)
     doubles = work;
     flags = 0;
     for (mg__batch *b = r->batches; b; b = b->next_reached) {
-        b->saved = r->work + doubles;
+        b->adj = r->work + doubles;
         b->full = r->flags + flags;
         doubles += b->nnodes;
         flags += b->size * b->nlevels;
         if (mg__batch_reach(b) != MG_OK) return MG_ENOMEM;
     }
-    for (mg__batch *b = r->batches; b; b = b->next_reached) mg__batch_set_aside(b);
     return MG_OK;
 }
 

@@ -211,13 +211,16 @@ mg_node *mg__batch_child(const mg_node *n, size_t i)
 /* ---- backward ---------------------------------------------------------------------- */
 
 /* Row (l, s), the nodes of sample s at level l, is full when a reached node of level
-   l + 1 reads it: then every node in it is reached. Otherwise only the nodes the
-   generic pass reached are (pending != 0). */
+   l + 1 reads it: then every node in it is reached, and its adjoints from the level
+   above gather in b->adj (index: the node's). Otherwise only the nodes the generic
+   pass reached are (pending != 0); their adjoints from outside the batch are in grad,
+   set aside by the generic pass, which also finishes them. */
 static int full(const mg__batch *b, size_t l, size_t s) { return b->full[l * b->size + s]; }
 
 int mg__batch_reach(mg__batch *b)
 {
     size_t top = b->nlevels - 1;
+    memset(b->adj, 0, b->nnodes * sizeof *b->adj);
     memset(b->full + top * b->size, 0, b->size);
     for (size_t l = top; l > 0; l--) {
         const mg__level *lev = &b->level[l];
@@ -226,50 +229,25 @@ int mg__batch_reach(mg__batch *b)
             int reached = full(b, l, s);
             any_full |= reached;
             const mg_node *out = node_at(b, l, s, 0);
-            for (size_t j = 0; j < lev->width; j++) {
-                if (!out[j].pending) continue;
-                reached = 1;
-                if (!any_full && mg__backward_reach_row(lev->rows[j]) != MG_OK) return MG_ENOMEM;
-            }
+            for (size_t j = 0; !reached && j < lev->width; j++) reached = out[j].pending != 0;
             b->full[(l - 1) * b->size + s] = (unsigned char)reached;
         }
-        for (size_t j = 0; any_full && j < lev->width; j++)   /* every row is reached */
-            if (mg__backward_reach_row(lev->rows[j]) != MG_OK) return MG_ENOMEM;
+        /* the parameters of every row, or of the rows of the nodes reached one by one */
+        for (size_t j = 0; j < lev->width; j++) {
+            int used = any_full;
+            for (size_t s = 0; !used && s < b->size; s++) used = node_at(b, l, s, j)->pending != 0;
+            if (used && mg__backward_reach_row(lev->rows[j]) != MG_OK) return MG_ENOMEM;
+        }
     }
     return MG_OK;
 }
-
-/* Sets aside (or, when finishing, adds back) the gradient of every node of a full row
-   that the generic pass did not record: those it did are finished with the leaves. */
-static void full_rows(mg__batch *b, int finish)
-{
-    for (size_t l = 0; l < b->nlevels; l++) {
-        for (size_t s = 0; s < b->size; s++) {
-            if (!full(b, l, s)) continue;
-            mg_node *row = node_at(b, l, s, 0);
-            for (size_t j = 0; j < b->level[l].width; j++) {
-                mg_node *n = &row[j];
-                if (n->pending) continue;
-                double *saved = &b->saved[n - b->nodes];
-                if (finish) {
-                    n->grad += *saved;
-                } else {
-                    *saved = n->grad;
-                    n->grad = 0.0;
-                }
-            }
-        }
-    }
-}
-
-void mg__batch_set_aside(mg__batch *b) { full_rows(b, 0); }
 
 size_t mg__batch_work(const mg__batch *b)
 {
     size_t most = 0;
     for (size_t l = 1; l < b->nlevels; l++) {
         size_t nin = b->level[l - 1].width;
-        size_t n = b->level[l].width * (2 * nin + 3) + 2 * nin;
+        size_t n = b->level[l].width * (2 * nin + 3) + nin;
         if (n > most) most = n;
     }
     return most;
@@ -285,26 +263,28 @@ static int all_finite(const double *x, size_t n)
 /* Level l's reached nodes pass their adjoints on. work: mg__batch_work(b) doubles. */
 static void backward_level(mg__batch *b, size_t l, double *work)
 {
-    const mg__level *lev = &b->level[l];
-    size_t nin = b->level[l - 1].width, nout = lev->width, stride = nin + 1;
+    const mg__level *lev = &b->level[l], *below = &b->level[l - 1];
+    size_t nin = below->width, nout = lev->width, stride = nin + 1;
     double *w = work, *dw = w + nout * stride, *touched = dw + nout * stride;
-    double *x = touched + nout, *gx = x + nin;   /* one sample's inputs and adjoints */
+    double *x = touched + nout;   /* one sample's inputs */
     gather_weights(b, l, w);
     int w_finite = all_finite(w, nout * stride);
     memset(dw, 0, nout * (stride + 1) * sizeof *dw);
     for (size_t s = 0; s < b->size; s++) {
         const mg_node *out = node_at(b, l, s, 0);
+        const double *adj = b->adj + lev->first + s * nout;
+        double *gx = b->adj + below->first + s * nin;   /* the inputs' adjoints */
         int row_full = full(b, l, s), loaded = 0, x_finite = 1;
         for (size_t j = 0; j < nout; j++) {
-            if (!row_full && !out[j].pending) continue;
-            double dz = mg__neuron_dz((mg_op)out[j].op, out[j].value, out[j].grad);
+            int pending = out[j].pending != 0;
+            if (!row_full && !pending) continue;
+            /* from the level above (0 if none) and from outside the batch */
+            double g = adj[j] + (pending ? out[j].grad : 0.0);
+            double dz = mg__neuron_dz((mg_op)out[j].op, out[j].value, g);
             touched[j] = 1.0;
             if (!loaded) {
-                mg_node *in = node_at(b, l - 1, s, 0);
-                for (size_t i = 0; i < nin; i++) {
-                    x[i] = in[i].value;
-                    gx[i] = in[i].grad;
-                }
+                const mg_node *in = node_at(b, l - 1, s, 0);
+                for (size_t i = 0; i < nin; i++) x[i] = in[i].value;
                 x_finite = all_finite(x, nin);
                 loaded = 1;
             }
@@ -319,10 +299,6 @@ static void backward_level(mg__batch *b, size_t l, double *work)
                 gx[i] += dz * wj[i];
             }
             dwj[nin] += dz;
-        }
-        if (loaded) {   /* the inputs' adjoints, each summed in the same order as above */
-            mg_node *in = node_at(b, l - 1, s, 0);
-            for (size_t i = 0; i < nin; i++) in[i].grad = gx[i];
         }
     }
     for (size_t j = 0; j < nout; j++) {
@@ -344,8 +320,18 @@ void mg__batch_unreach(mg__batch *b)
     b->reached = 0;
 }
 
+/* The adjoints from the level above join the gradients of full rows (a node the
+   generic pass recorded holds its other adjoint in grad, and is finished by it). */
 void mg__batch_finish(mg__batch *b)
 {
-    full_rows(b, 1);
+    for (size_t l = 0; l + 1 < b->nlevels; l++) {
+        size_t width = b->level[l].width;
+        for (size_t s = 0; s < b->size; s++) {
+            if (!full(b, l, s)) continue;
+            mg_node *row = node_at(b, l, s, 0);
+            const double *adj = b->adj + b->level[l].first + s * width;
+            for (size_t j = 0; j < width; j++) row[j].grad += adj[j];
+        }
+    }
     mg__batch_unreach(b);
 }

@@ -81,7 +81,7 @@ struct mg__batch {
     mg__batch *next_reached;      /* mg_backward scratch: reached batches (list) */
     int reached;                  /* mg_backward scratch: on that list */
     unsigned char *full;          /* mg_backward scratch: size * nlevels row flags */
-    double *saved;                /* mg_backward scratch: nnodes gradients set aside */
+    double *adj;                  /* mg_backward scratch: nnodes adjoints (batch.c) */
 };
 
 /* A dense layer (mg_nn.h): one row per neuron, each holding a reference. */
@@ -135,13 +135,12 @@ void mg__adopt_batch(mg__batch *b);  /* graph lock held: b's nodes become live *
 size_t mg__batch_child_count(const mg_node *n);
 mg_node *mg__batch_child(const mg_node *n, size_t i);
 
-/* batch.c, for mg_backward (backward lock held), given b->full and b->saved: find the
+/* batch.c, for mg_backward (backward lock held), given b->full and b->adj: find the
    nodes of b that the reached ones lead to, and record the parameters of their rows
-   (MG_OK or MG_ENOMEM; then mg__batch_unreach, nothing else has changed); set their
-   gradients aside; backpropagate through b with mg__batch_work(b) doubles of work;
-   add the gradients back and reset b's scratch. */
+   (MG_OK or MG_ENOMEM; then mg__batch_unreach: no gradient has changed); after the
+   generic pass, backpropagate through b with mg__batch_work(b) doubles of work; add
+   the adjoints to the gradients and reset b's scratch. */
 int mg__batch_reach(mg__batch *b);
-void mg__batch_set_aside(mg__batch *b);
 size_t mg__batch_work(const mg__batch *b);
 void mg__batch_backward(mg__batch *b, double *work);
 void mg__batch_finish(mg__batch *b);
