@@ -75,17 +75,17 @@ static mg__batch *batch_alloc(mg_layer *const *layers, size_t nlayers, size_t si
     return b;
 }
 
-static void init_node(mg_node *n, mg__batch *b, mg_op op, double value)
+/* *proto becomes a batch node of op `op` (value and gradient 0, no references of its
+   own), to copy into place with put_node. */
+static void prototype(mg_node *proto, mg__batch *b, mg_op op)
 {
-    n->value = value;
-    n->grad = 0.0;
-    n->u.batch = b;
-    n->refs = 0;
-    n->pending = 0;
-    n->index = 0;
-    n->op = op;
-    n->in_batch = 1;
-    n->nchild = 0;
+    *proto = (mg_node){.u.batch = b, .op = op, .in_batch = 1};
+}
+
+static void put_node(mg_node *at, const mg_node *proto, double value)
+{
+    *at = *proto;
+    at->value = value;
 }
 
 /* The current values of level l's parameters, row by row: w[j * (nin + 1) + i]. */
@@ -123,7 +123,8 @@ static void forward_level(mg__batch *b, size_t l, double *work)
         for (size_t i = 0; i <= nin; i++) wt[i * nout + j] = lev->rows[j]->param[i]->value;
     const double *bias = wt + nin * nout;
     mg_activation act = lev->act;
-    mg_op op = (mg_op)(MG_OP_NEURON_LINEAR + act);
+    mg_node proto;
+    prototype(&proto, b, (mg_op)(MG_OP_NEURON_LINEAR + act));
     for (size_t s = 0; s < b->size; s++) {
         const mg_node *in = node_at(b, l - 1, s, 0);
         mg_node *out = node_at(b, l, s, 0);
@@ -138,15 +139,15 @@ static void forward_level(mg__batch *b, size_t l, double *work)
                 z2 += wi[2] * x[i];
                 z3 += wi[3] * x[i];
             }
-            init_node(&out[j], b, op, mg__activate(act, z0));
-            init_node(&out[j + 1], b, op, mg__activate(act, z1));
-            init_node(&out[j + 2], b, op, mg__activate(act, z2));
-            init_node(&out[j + 3], b, op, mg__activate(act, z3));
+            put_node(&out[j], &proto, mg__activate(act, z0));
+            put_node(&out[j + 1], &proto, mg__activate(act, z1));
+            put_node(&out[j + 2], &proto, mg__activate(act, z2));
+            put_node(&out[j + 3], &proto, mg__activate(act, z3));
         }
         for (; j < nout; j++) {
             double z = bias[j];
             for (size_t i = 0; i < nin; i++) z += wt[i * nout + j] * x[i];
-            init_node(&out[j], b, op, mg__activate(act, z));
+            put_node(&out[j], &proto, mg__activate(act, z));
         }
     }
 }
@@ -164,7 +165,9 @@ int mg_mlp_forward_batch(mg_layer *const *layers, size_t nlayers, const double *
         return MG_ENOMEM;
     }
     size_t nin = b->level[0].width;
-    for (size_t k = 0; k < batch * nin; k++) init_node(&b->nodes[k], b, MG_OP_LEAF, x[k]);
+    mg_node leaf;
+    prototype(&leaf, b, MG_OP_LEAF);
+    for (size_t k = 0; k < batch * nin; k++) put_node(&b->nodes[k], &leaf, x[k]);
     for (size_t l = 1; l < b->nlevels; l++) forward_level(b, l, w);
     mg__free(w);
     mg_node *top = node_at(b, nlayers, 0, 0);

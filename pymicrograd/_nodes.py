@@ -29,6 +29,8 @@ __all__ = [
 
 _new = object.__new__
 _release = lib.mg_release
+_TENSOR_ONLY = frozenset({Tensor})  # type sets of the common cases, checked in C speed
+_FLOAT_ONLY = frozenset({float})
 
 
 def out_of_memory(what: str) -> MemoryError:
@@ -69,6 +71,8 @@ def as_tensors(xs: Tensor | Iterable[Tensor], what: str) -> list[Tensor]:
     out = list(xs)
     if not out:
         raise ValueError(f"{what} must not be empty")
+    if _TENSOR_ONLY.issuperset(map(type, out)):
+        return out
     for i, x in enumerate(out):
         if not isinstance(x, Tensor):
             raise TypeError(f"{what}[{i}] must be a Tensor, not {type(x).__name__}")
@@ -105,7 +109,7 @@ def as_floats(xs: object, what: str, *, finite: bool = False) -> list[float]:
         items = xs.tolist()  # type: ignore[attr-defined]  # numpy vector: fast to floats
     else:
         items = list(xs)
-    if not finite and all(type(x) is float for x in items):
+    if not finite and _FLOAT_ONLY.issuperset(map(type, items)):
         return items  # type: ignore[return-value]
     out = []
     for i, x in enumerate(items):

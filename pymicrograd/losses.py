@@ -37,6 +37,9 @@ __all__ = [
 ]
 
 
+_SIGNS = frozenset({1.0, -1.0})
+
+
 def _paired(name: str, preds: Tensor | Iterable[Tensor], targets: object,
             pred_name: str, target_name: str) -> tuple[list[Tensor], list[float]]:
     """Check a list of Tensors against a list of numbers of the same, non-zero length."""
@@ -70,9 +73,10 @@ def hinge_loss(scores: Tensor | Iterable[Tensor], labels: object) -> Tensor:
     micrograd's moons demo trains with it. Raises ValueError for another label.
     """
     xs, ys = _paired("hinge_loss", scores, labels, "scores", "labels")
-    for i, y in enumerate(ys):
-        if y != 1.0 and y != -1.0:
-            raise ValueError(f"hinge_loss: labels must be -1 or +1, labels[{i}] is {y!r}")
+    if not _SIGNS.issuperset(ys):
+        for i, y in enumerate(ys):
+            if y != 1.0 and y != -1.0:
+                raise ValueError(f"hinge_loss: labels must be -1 or +1, labels[{i}] is {y!r}")
     return _call("hinge_loss", lib.mg_hinge_loss, xs, ys)
 
 

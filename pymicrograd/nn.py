@@ -423,6 +423,11 @@ class MLP(Module):
         `X` is a sequence of rows of `nin` numbers, or a 2-D numpy array. Returns one
         entry per row: a Tensor when the last layer has one output, else a list of
         Tensors. Each number becomes a leaf made in C.
+
+        The graph is the one that calling the model on each row builds (the same
+        values, ops, children and gradients), made in one block of C memory: its
+        nodes are freed together, once no Tensor (and no node built on one) refers to
+        any of them.
         """
         values, batch, _keep = _batch_values(X, self.nin)
         if batch == 0:
