@@ -83,7 +83,7 @@ static int see(reachable *r, mg_node *c)
         if (c->pending) return MG_OK;
         if (append(&r->leaves, c) != MG_OK) return MG_ENOMEM;
         c->pending = 1;
-        if (c->in_batch && !c->u.batch->reached) {
+        if (mg__in_batch(c) && !c->u.batch->reached) {
             c->u.batch->reached = 1;
             c->u.batch->next_reached = r->batches;
             r->batches = c->u.batch;

@@ -79,7 +79,7 @@ static mg__batch *batch_alloc(mg_layer *const *layers, size_t nlayers, size_t si
    own), to copy into place with put_node. */
 static void prototype(mg_node *proto, mg__batch *b, mg_op op)
 {
-    *proto = (mg_node){.u.batch = b, .op = op, .in_batch = 1};
+    *proto = (mg_node){.u.batch = b, .op = op};
 }
 
 static void put_node(mg_node *at, const mg_node *proto, double value)

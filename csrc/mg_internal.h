@@ -23,11 +23,11 @@ struct mg_node {
         mg__batch *batch;         /* a batch node: the batch it belongs to */
     } u;
     uint32_t refs;                /* references: holders plus parents' edges (graph lock);
-                                     unused in a batch node (its batch counts them) */
+                                     at least 1 while the node lives, except in a batch
+                                     node, where it stays 0 (its batch counts them) */
     uint32_t pending;             /* mg_backward scratch: parent edges not yet done */
     uint32_t index;               /* mg_backward scratch: position in its node list */
-    uint32_t op : 7;              /* an mg_op */
-    uint32_t in_batch : 1;        /* a node of an mg__batch (batch.c): no stored edges */
+    uint32_t op : 8;              /* an mg_op */
     uint32_t nchild : 24;         /* number of operands, at most MG_MAX_CHILDREN */
     mg_node *child[];             /* operands, each holding a reference; a neuron
                                      node keeps its parameter row after them */
@@ -46,11 +46,19 @@ typedef struct mg__row {
     mg_node *param[];             /* nin + 1 */
 } mg__row;
 
-/* A neuron node with stored edges and a row (not a batch node, whose edges are
-   implicit: see batch.c). */
+/* A neuron node with stored edges and a row (it has at least one input; a batch
+   node, whose edges are implicit, has none: see batch.c). */
 static inline int mg__is_neuron(const mg_node *n)
 {
-    return n->op >= MG_OP_NEURON_LINEAR && n->op <= MG_OP_NEURON_SIGMOID && !n->in_batch;
+    return n->op >= MG_OP_NEURON_LINEAR && n->op <= MG_OP_NEURON_SIGMOID && n->nchild;
+}
+
+/* A node of an mg__batch (batch.c). Without the graph lock: a batch node stores no
+   edges and points to its batch, where a leaf's constant is 0.0 (all bits zero). Under
+   it, refs == 0 says the same more cheaply. */
+static inline int mg__in_batch(const mg_node *n)
+{
+    return n->nchild == 0 && n->u.batch != NULL;
 }
 
 /* The row of a neuron node, stored in the slot after its children. */

@@ -136,7 +136,6 @@ static mg_node *alloc_node(mg_op op, double value, uint32_t nchild, uint32_t ext
     n->pending = 0;
     n->index = 0;
     n->op = op;
-    n->in_batch = 0;
     n->nchild = nchild;
     return n;
 }
@@ -157,10 +156,10 @@ mg_node *mg__alloc_neuron(mg_op op, double value, uint32_t nchild, mg__row *row)
 /* Adds a reference to c (to its batch, for a batch node). Graph lock held. */
 static void ref(mg_node *c)
 {
-    if (c->in_batch) {
-        c->u.batch->refs++;
-    } else {
+    if (c->refs) {
         c->refs++;
+    } else {
+        c->u.batch->refs++;
     }
 }
 
@@ -199,13 +198,15 @@ static mg_node *free_batch(mg__batch *b, mg_node *dead)
    node's batch is freed at once). */
 static mg_node *drop(mg_node *c, mg_node *dead)
 {
-    if (c->in_batch) {
-        mg__batch *b = c->u.batch;
-        return --b->refs == 0 ? free_batch(b, dead) : dead;
-    }
-    if (--c->refs == 0) {
+    if (c->refs > 1) {
+        c->refs--;
+    } else if (c->refs == 1) {
+        c->refs = 0;
         c->u.next_dead = dead;
         dead = c;
+    } else {
+        mg__batch *b = c->u.batch;
+        if (--b->refs == 0) dead = free_batch(b, dead);
     }
     return dead;
 }
@@ -243,7 +244,7 @@ mg_node *mg_retain(mg_node *n)
     mg__graph_lock();
     /* Parents alone cannot overflow the count (2^32 edges would need 32 GB of child
        pointers), but a caller's retains can: refuse the one that would. */
-    int ok = n->in_batch ? n->u.batch->refs != SIZE_MAX : n->refs != UINT32_MAX;
+    int ok = n->refs ? n->refs != UINT32_MAX : n->u.batch->refs != SIZE_MAX;
     if (ok) ref(n);
     mg__graph_unlock();
     return ok ? n : NULL;
@@ -334,13 +335,13 @@ double mg_constant(const mg_node *n)
    it held an edge to each parameter (see mg__row). */
 size_t mg_child_count(const mg_node *n)
 {
-    if (n->in_batch) return mg__batch_child_count(n);
+    if (mg__in_batch(n)) return mg__batch_child_count(n);
     return mg__is_neuron(n) ? 2 * (size_t)n->nchild + 1 : n->nchild;
 }
 
 mg_node *mg_child(const mg_node *n, size_t i)
 {
-    if (n->in_batch) return mg__batch_child(n, i);
+    if (mg__in_batch(n)) return mg__batch_child(n, i);
     if (!mg__is_neuron(n)) return i < n->nchild ? n->child[i] : NULL;
     size_t nin = n->nchild;
     mg__row *row = mg__row_of(n);

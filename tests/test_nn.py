@@ -478,6 +478,24 @@ def test_outputs_outlive_the_model() -> None:
     assert any(p.gradient != 0.0 for p in params)
 
 
+def test_a_batch_lives_while_any_of_its_nodes_is_held() -> None:
+    """forward_batch's nodes share one block: freed together with the last reference."""
+    gc.collect()
+    model = MLP(2, [3, 1], activation="relu", seed=0)
+    base = live_nodes()
+    scores = model.forward_batch([[1.0, 2.0], [3.0, -4.0]])
+    nodes = 2 * (2 + 3 + 1)  # per row: 2 input leaves, 3 hidden neurons, 1 score
+    assert live_nodes() == base + nodes
+    hidden = scores[1].children[3]  # weights 0-2, then the hidden nodes of row 1
+    leaf = hidden.children[3]  # weights 0-1, then the inputs
+    assert (hidden.op, leaf.op, leaf.value) == ("neuron_relu", "leaf", -4.0)
+    del scores, hidden
+    assert live_nodes() == base + nodes  # the leaf keeps its whole batch
+    (leaf * 2.0).backward()
+    assert leaf.gradient == 2.0
+    del leaf
+    assert live_nodes() == base
+
 # ---- printing ------------------------------------------------------------------------------
 
 
