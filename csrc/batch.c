@@ -13,14 +13,18 @@
  * Backward (called by backward.c, under its lock). A batch node stores no edges, so the
  * generic pass treats it as a leaf: nodes above it (a loss) add their adjoints to it.
  * Then, for each batch the pass reached:
- *   reach      level by level from the top, a node is reached if the generic pass
- *              reached it or if a reached node of the level above belongs to the same
- *              sample (a neuron reads every node of the level below). Reached nodes and
- *              the parameters of their rows are recorded, their gradients set aside,
- *              before any gradient changes, as the generic discovery does.
- *   backward   level by level from the top, each reached node with adjoint g passes
- *              dz = g * act'(z) on: dz * w_i to input i, dz * x_i to weight i, dz to
- *              the bias, as mg__neuron_backward does for a neuron node.
+ *   reach      (end of discovery, before any gradient changes) level by level from the
+ *              top: a node is reached if the generic pass reached it, or if a reached
+ *              node of the level above belongs to the same sample (a neuron reads every
+ *              node of the level below), which makes the whole row of that sample
+ *              "full". The parameters of the rows in use are recorded with the generic
+ *              pass's leaves, which sets their gradients aside.
+ *   backward   (after the generic propagation) level by level from the top, each
+ *              reached node with adjoint g passes dz = g * act'(z) on: dz * w_i to
+ *              input i, dz * x_i to weight i, dz to the bias, as mg__neuron_backward
+ *              does for a neuron node. Adjoints within the batch gather in an array of
+ *              its own (b->adj), so its nodes' gradients need no setting aside.
+ *   finish     each node of a full row adds its adjoint to its gradient.
  */
 #include <string.h>
 

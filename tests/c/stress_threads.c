@@ -6,8 +6,12 @@
  * Every thread builds y = sum_i w_i * x_i + tanh(w_0) * x_0 over shared leaves w_i
  * and shared node tanh(w_0), with its own integer leaves x_i, runs backward, then
  * swaps its graph into a shared mailbox and releases the one it took out, usually
- * built by another thread. Afterwards each w_i's gradient must be the exact sum of
- * every x_i used (no lost update), and every node must be freed.
+ * built by another thread. Every eighth iteration it also runs a shared layer over a
+ * batch of two rows (mg_mlp_forward_batch), backpropagates their sum, and hands that
+ * graph on the same way, keeping one input node of it a little longer (a batch lives
+ * while any of its nodes is held). Afterwards each w_i's gradient, and each of the
+ * layer's, must be the exact sum of every input used (no lost update), and every node
+ * must be freed.
  */
 #define _POSIX_C_SOURCE 200809L   /* pthread_barrier_t */
 #include <math.h>
@@ -16,8 +20,12 @@
 #include <stdlib.h>
 
 #include "mg.h"
+#include "mg_nn.h"
 
 enum { NW = 8 };
+
+static mg_layer *layer;        /* 2 inputs, 1 linear neuron, shared by every thread */
+static mg_node *batch_mailbox;
 
 static mg_node *w[NW];
 static mg_node *shared_tanh;   /* tanh(w[0]), shared by every graph */
@@ -30,6 +38,7 @@ typedef struct {
     int id;
     double xsum[NW];    /* what this thread's backward calls added to each w_i */
     double tanh_sum;    /* ... and to shared_tanh */
+    double layer_sum[3];   /* ... and to the layer's weights and bias */
     int errors;
 } worker;
 
@@ -76,6 +85,27 @@ static void *work(void *arg)
         pthread_mutex_unlock(&mailbox_lock);
         mg_release(old);
 
+        if (it % 8 == 0) {   /* a batch of two rows through the shared layer */
+            double x[4];
+            for (int k = 0; k < 4; k++) x[k] = x_value(me->id, it, k);
+            mg_node *out[2] = {NULL, NULL}, *sum = NULL;
+            if (mg_mlp_forward_batch(&layer, 1, x, 2, out) == MG_OK) sum = mg_sum(out, 2);
+            mg_node *input = mg_retain(mg_child(out[1], 2));   /* row 1, input 0 */
+            mg_release(out[0]);
+            mg_release(out[1]);
+            if (!sum || !input || mg_backward(sum) != MG_OK) me->errors++;
+            me->layer_sum[0] += x[0] + x[2];
+            me->layer_sum[1] += x[1] + x[3];
+            me->layer_sum[2] += 2.0;
+            pthread_mutex_lock(&mailbox_lock);
+            mg_node *old_batch = batch_mailbox;
+            batch_mailbox = sum;
+            pthread_mutex_unlock(&mailbox_lock);
+            mg_release(old_batch);
+            if (input && mg_value(input) != x[2]) me->errors++;
+            mg_release(input);
+        }
+
         if (it % 64 == 0) {   /* references taken and dropped on the shared leaves */
             mg_node *r = mg_retain(w[it % NW]);
             if (r != w[it % NW]) me->errors++;
@@ -96,7 +126,9 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < NW; i++) w[i] = mg_leaf(0.1 * (i + 1));
     shared_tanh = mg_tanh(w[0]);
-    if (!shared_tanh) return 1;
+    const double init[3] = {0.5, -0.25, 0.125};
+    layer = mg_layer_new(2, 1, MG_ACT_LINEAR, init);
+    if (!shared_tanh || !layer) return 1;
 
     pthread_t threads[64];
     worker workers[64] = {{0}};
@@ -111,14 +143,24 @@ int main(int argc, char **argv)
     for (int t = 0; t < nthreads; t++) pthread_join(threads[t], NULL);
     pthread_barrier_destroy(&start_line);
     mg_release(mailbox);
+    mg_release(batch_mailbox);
 
     int errors = 0;
-    double expect[NW] = {0}, expect_tanh = 0;
+    double expect[NW] = {0}, expect_tanh = 0, expect_layer[3] = {0};
     for (int t = 0; t < nthreads; t++) {
         errors += workers[t].errors;
         for (int i = 0; i < NW; i++) expect[i] += workers[t].xsum[i];
         expect_tanh += workers[t].tanh_sum;
+        for (int i = 0; i < 3; i++) expect_layer[i] += workers[t].layer_sum[i];
     }
+    for (int i = 0; i < 3; i++) {   /* sums of small integers: exact */
+        if (mg_grad(mg_layer_param(layer, (size_t)i)) != expect_layer[i]) {
+            fprintf(stderr, "layer parameter %d: gradient %.17g, expected %.17g\n", i,
+                    mg_grad(mg_layer_param(layer, (size_t)i)), expect_layer[i]);
+            errors++;
+        }
+    }
+    mg_layer_free(layer);
     /* w_0 also gets the path through tanh: d tanh(w0)/d w0 = 1 - tanh^2 */
     double dtanh = 1.0 - mg_value(shared_tanh) * mg_value(shared_tanh);
     expect[0] += expect_tanh * dtanh;
