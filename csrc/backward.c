@@ -75,19 +75,34 @@ static int append(node_list *l, mg_node *n)
     return MG_OK;
 }
 
+/* A batch node c reached from outside its batch: the batch joins the list of batches
+   to go through, and notes where in it c is (so that backward visits only the samples
+   between the first and last such node, however large the batch). */
+static void enter_batch(reachable *r, mg_node *c)
+{
+    mg__batch *b = c->u.batch;
+    size_t k = (size_t)(c - b->nodes);
+    if (!b->reached) {
+        b->reached = 1;
+        b->kmin = b->kmax = k;
+        b->next_reached = r->batches;
+        r->batches = b;
+    } else if (k < b->kmin) {
+        b->kmin = k;
+    } else if (k > b->kmax) {
+        b->kmax = k;
+    }
+}
+
 /* An edge from a discovered node to c. For a leaf or a batch node, `pending` only
-   says "seen"; a batch node's batch joins the list of batches to go through. */
+   says "seen". */
 static int see(reachable *r, mg_node *c)
 {
     if (c->nchild == 0) {
         if (c->pending) return MG_OK;
         if (append(&r->leaves, c) != MG_OK) return MG_ENOMEM;
         c->pending = 1;
-        if (mg__in_batch(c) && !c->u.batch->reached) {
-            c->u.batch->reached = 1;
-            c->u.batch->next_reached = r->batches;
-            r->batches = c->u.batch;
-        }
+        if (mg__in_batch(c)) enter_batch(r, c);
         return MG_OK;
     }
     if (c->pending == 0 && append(&r->inner, c) != MG_OK) return MG_ENOMEM;
@@ -123,7 +138,6 @@ static void undo_discover(reachable *r)
 
 static reachable scratch;   /* guarded by backward_lock */
 
-int mg__backward_reach(mg_node *n) { return see(&scratch, n); }
 int mg__backward_reach_row(mg__row *row) { return see_row(&scratch, row); }
 
 /* Grows *p to hold at least n elements of `size` bytes (its capacity in *cap). */

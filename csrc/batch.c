@@ -224,15 +224,36 @@ mg_node *mg__batch_child(const mg_node *n, size_t i)
    set aside by the generic pass, which also finishes them. */
 static int full(const mg__batch *b, size_t l, size_t s) { return b->full[l * b->size + s]; }
 
+/* The samples lo..hi-1 that hold every node reached from outside (nodes kmin..kmax):
+   no other sample has a reached node. */
+static void sample_range(mg__batch *b)
+{
+    b->lo = b->size;
+    b->hi = 0;
+    for (size_t l = 0; l < b->nlevels; l++) {
+        size_t first = b->level[l].first, width = b->level[l].width;
+        size_t end = first + b->size * width;   /* the level's nodes: first..end-1 */
+        if (b->kmax < first || b->kmin >= end) continue;
+        size_t a = b->kmin > first ? b->kmin : first, z = b->kmax < end ? b->kmax : end - 1;
+        if ((a - first) / width < b->lo) b->lo = (a - first) / width;
+        if ((z - first) / width + 1 > b->hi) b->hi = (z - first) / width + 1;
+    }
+}
+
 int mg__batch_reach(mg__batch *b)
 {
     size_t top = b->nlevels - 1;
-    memset(b->adj, 0, b->nnodes * sizeof *b->adj);
-    memset(b->full + top * b->size, 0, b->size);
+    sample_range(b);
+    for (size_t l = 0; l < b->nlevels; l++) {
+        size_t width = b->level[l].width;
+        memset(b->adj + b->level[l].first + b->lo * width, 0,
+               (b->hi - b->lo) * width * sizeof *b->adj);
+    }
+    memset(b->full + top * b->size + b->lo, 0, b->hi - b->lo);
     for (size_t l = top; l > 0; l--) {
         const mg__level *lev = &b->level[l];
         int any_full = 0;
-        for (size_t s = 0; s < b->size; s++) {
+        for (size_t s = b->lo; s < b->hi; s++) {
             int reached = full(b, l, s);
             any_full |= reached;
             const mg_node *out = node_at(b, l, s, 0);
@@ -242,7 +263,7 @@ int mg__batch_reach(mg__batch *b)
         /* the parameters of every row, or of the rows of the nodes reached one by one */
         for (size_t j = 0; j < lev->width; j++) {
             int used = any_full;
-            for (size_t s = 0; !used && s < b->size; s++) used = node_at(b, l, s, j)->pending != 0;
+            for (size_t s = b->lo; !used && s < b->hi; s++) used = node_at(b, l, s, j)->pending != 0;
             if (used && mg__backward_reach_row(lev->rows[j]) != MG_OK) return MG_ENOMEM;
         }
     }
@@ -277,7 +298,7 @@ static void backward_level(mg__batch *b, size_t l, double *work)
     gather_weights(b, l, w);
     int w_finite = all_finite(w, nout * stride);
     memset(dw, 0, nout * (stride + 1) * sizeof *dw);
-    for (size_t s = 0; s < b->size; s++) {
+    for (size_t s = b->lo; s < b->hi; s++) {
         const mg_node *out = node_at(b, l, s, 0);
         const double *adj = b->adj + lev->first + s * nout;
         double *gx = b->adj + below->first + s * nin;   /* the inputs' adjoints */
@@ -333,7 +354,7 @@ void mg__batch_finish(mg__batch *b)
 {
     for (size_t l = 0; l + 1 < b->nlevels; l++) {
         size_t width = b->level[l].width;
-        for (size_t s = 0; s < b->size; s++) {
+        for (size_t s = b->lo; s < b->hi; s++) {
             if (!full(b, l, s)) continue;
             mg_node *row = node_at(b, l, s, 0);
             const double *adj = b->adj + b->level[l].first + s * width;

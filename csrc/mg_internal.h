@@ -86,10 +86,13 @@ struct mg__batch {
     size_t nnodes;
     mg__level *level;
     mg_node *nodes;
-    mg__batch *next_reached;      /* mg_backward scratch: reached batches (list) */
-    int reached;                  /* mg_backward scratch: on that list */
-    unsigned char *full;          /* mg_backward scratch: size * nlevels row flags */
-    double *adj;                  /* mg_backward scratch: nnodes adjoints (batch.c) */
+    /* mg_backward scratch: */
+    mg__batch *next_reached;      /* the list of reached batches */
+    int reached;                  /* on that list */
+    size_t kmin, kmax;            /* the nodes reached from outside lie in nodes[kmin..kmax] */
+    size_t lo, hi;                /* ... and in samples lo..hi-1 (batch.c) */
+    unsigned char *full;          /* size * nlevels row flags (batch.c) */
+    double *adj;                  /* nnodes adjoints (batch.c) */
 };
 
 /* A dense layer (mg_nn.h): one row per neuron, each holding a reference. */
@@ -157,9 +160,8 @@ void mg__batch_unreach(mg__batch *b);
 /* backward.c: frees the work arrays mg_backward keeps between calls (takes its lock) */
 void mg__backward_trim(void);
 
-/* backward.c, for batch.c during mg_backward: record a node without stored edges (a
-   leaf or batch node), or a row's parameters, as reached (MG_OK or MG_ENOMEM) */
-int mg__backward_reach(mg_node *n);
+/* backward.c, for batch.c during mg_backward: record a row's parameters as reached
+   (MG_OK or MG_ENOMEM) */
 int mg__backward_reach_row(mg__row *row);
 
 /* ops.c: the local derivative of each op, applied to one node's adjoint g */

@@ -218,3 +218,46 @@ void test_batch_zero_adjoint_times_inf_is_nan(void)
     mg_release(out[1]);
     mg_layer_free(layer);
 }
+
+/* Backward from each output alone visits only that output's sample; the gradients add
+   up to those of one backward from the sum of all outputs. A root over nodes of two
+   levels and two samples reaches both. */
+void test_batch_backward_sample_by_sample_adds_up(void)
+{
+    mg_layer *layers[2];
+    REQUIRE(make_layers(layers));
+    mg_node *out[SAMPLES * NOUT];
+    REQUIRE(mg_mlp_forward_batch(layers, 2, X, SAMPLES, out) == MG_OK);
+    size_t np0 = mg_layer_param_count(layers[0]), np = np0 + mg_layer_param_count(layers[1]);
+    double together[HID * (NIN + 1) + NOUT * (HID + 1)];
+    mg_node *sum = mg_sum(out, SAMPLES * NOUT);
+    REQUIRE(sum);
+    CHECK_EQ_INT(mg_backward(sum), MG_OK);
+    for (size_t i = 0; i < np; i++)
+        together[i] = mg_grad(i < np0 ? mg_layer_param(layers[0], i) : mg_layer_param(layers[1], i - np0));
+    zero_grads(layers);
+    for (int k = SAMPLES * NOUT - 1; k >= 0; k--) CHECK_EQ_INT(mg_backward(out[k]), MG_OK);
+    for (size_t i = 0; i < np; i++) {
+        double g = mg_grad(i < np0 ? mg_layer_param(layers[0], i) : mg_layer_param(layers[1], i - np0));
+        CHECK_CLOSE(g, together[i], 1e-12);
+    }
+    /* an output of the last sample and a hidden node of the first */
+    zero_grads(layers);
+    mg_node *hidden = mg_child(out[0], HID + 2);
+    mg_node *pair[2] = {out[SAMPLES * NOUT - 1], hidden};
+    mg_node *root = mg_sum(pair, 2);
+    REQUIRE(root);
+    double before = mg_grad(hidden);
+    CHECK_EQ_INT(mg_backward(root), MG_OK);
+    CHECK_SAME(mg_grad(hidden), before + 1.0);   /* only the root's edge: out[0] is not */
+    double f = 1.0 - mg_value(hidden) * mg_value(hidden);
+    /* hidden neuron 2's bias: 1 * f from the hidden node, plus the last output's path */
+    mg_node *last = out[SAMPLES * NOUT - 1];
+    double w = mg_value(mg_child(last, 2)), h2 = mg_value(mg_child(last, HID + 2));
+    double via_last = mg_value(last) > 0.0 ? w * (1.0 - h2 * h2) : 0.0;
+    CHECK_CLOSE(mg_grad(mg_layer_param(layers[0], 2 * (NIN + 1) + NIN)), f + via_last, 1e-12);
+    mg_release(root);
+    mg_release(sum);
+    for (int k = 0; k < SAMPLES * NOUT; k++) mg_release(out[k]);
+    free_layers(layers);
+}
