@@ -94,17 +94,20 @@ static void enter_batch(reachable *r, mg_node *c)
     }
 }
 
-/* An edge from a discovered node to c. For a leaf or a batch node, `pending` only
-   says "seen". */
-static int see(reachable *r, mg_node *c)
+/* A leaf or batch node seen for the first time. */
+static int first_leaf(reachable *r, mg_node *c)
 {
-    if (c->nchild == 0) {
-        if (c->pending) return MG_OK;
-        if (append(&r->leaves, c) != MG_OK) return MG_ENOMEM;
-        c->pending = 1;
-        if (mg__in_batch(c)) enter_batch(r, c);
-        return MG_OK;
-    }
+    if (append(&r->leaves, c) != MG_OK) return MG_ENOMEM;
+    c->pending = 1;
+    if (mg__in_batch(c)) enter_batch(r, c);
+    return MG_OK;
+}
+
+/* An edge from a discovered node to c (small, to be inlined into the walk). For a
+   leaf or a batch node, `pending` only says "seen". */
+static inline int see(reachable *r, mg_node *c)
+{
+    if (c->nchild == 0) return c->pending ? MG_OK : first_leaf(r, c);
     if (c->pending == 0 && append(&r->inner, c) != MG_OK) return MG_ENOMEM;
     c->pending++;
     return MG_OK;

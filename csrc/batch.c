@@ -45,7 +45,7 @@ static int add_product(size_t *acc, size_t a, size_t n)
     return 1;
 }
 
-/* A batch for `size` samples through the layers, not yet live (refs 0), its levels
+/* A batch for `size` samples through the layers, not yet live (none held), its levels
    filled in; NULL when memory runs out or the sizes do not fit. */
 static mg__batch *batch_alloc(mg_layer *const *layers, size_t nlayers, size_t size)
 {
@@ -79,11 +79,11 @@ static mg__batch *batch_alloc(mg_layer *const *layers, size_t nlayers, size_t si
     return b;
 }
 
-/* *proto becomes a batch node of op `op` (value and gradient 0, no references of its
-   own), to copy into place with put_node. */
+/* *proto becomes a batch node of op `op` (value and gradient 0, held by nobody: refs
+   UINT32_MAX, see node.c), to copy into place with put_node. */
 static void prototype(mg_node *proto, mg__batch *b, mg_op op)
 {
-    *proto = (mg_node){.u.batch = b, .op = op};
+    *proto = (mg_node){.u.batch = b, .refs = UINT32_MAX, .op = op};
 }
 
 static void put_node(mg_node *at, const mg_node *proto, double value)
@@ -175,8 +175,11 @@ int mg_mlp_forward_batch(mg_layer *const *layers, size_t nlayers, const double *
     for (size_t l = 1; l < b->nlevels; l++) forward_level(b, l, w);
     mg__free(w);
     mg_node *top = node_at(b, nlayers, 0, 0);
-    for (size_t k = 0; k < batch * nout; k++) out[k] = &top[k];
-    b->refs = batch * nout;   /* the caller's references */
+    for (size_t k = 0; k < batch * nout; k++) {
+        top[k].refs = 1;   /* the caller's reference */
+        out[k] = &top[k];
+    }
+    b->held = batch * nout;
     mg__graph_lock();
     mg__adopt_batch(b);
     mg__graph_unlock();

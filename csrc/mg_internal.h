@@ -23,8 +23,8 @@ struct mg_node {
         mg__batch *batch;         /* a batch node: the batch it belongs to */
     } u;
     uint32_t refs;                /* references: holders plus parents' edges (graph lock);
-                                     at least 1 while the node lives, except in a batch
-                                     node, where it stays 0 (its batch counts them) */
+                                     a batch node counts those from outside its batch,
+                                     and has UINT32_MAX when it has none (node.c) */
     uint32_t pending;             /* mg_backward scratch: parent edges not yet done */
     uint32_t index;               /* mg_backward scratch: position in its node list */
     uint32_t op : 8;              /* an mg_op */
@@ -53,9 +53,8 @@ static inline int mg__is_neuron(const mg_node *n)
     return n->op >= MG_OP_NEURON_LINEAR && n->op <= MG_OP_NEURON_SIGMOID && n->nchild;
 }
 
-/* A node of an mg__batch (batch.c). Without the graph lock: a batch node stores no
-   edges and points to its batch, where a leaf's constant is 0.0 (all bits zero). Under
-   it, refs == 0 says the same more cheaply. */
+/* A node of an mg__batch (batch.c): it stores no edges and points to its batch, where
+   a leaf's constant is 0.0 (all bits zero). */
 static inline int mg__in_batch(const mg_node *n)
 {
     return n->nchild == 0 && n->u.batch != NULL;
@@ -80,7 +79,8 @@ typedef struct mg__level {
 } mg__level;
 
 struct mg__batch {
-    size_t refs;                  /* references to any of its nodes (graph lock) */
+    size_t held;                  /* its nodes with refs > 0 (graph lock): the batch is
+                                     freed when none is left */
     size_t size;                  /* samples */
     size_t nlevels;               /* layers + 1 */
     size_t nnodes;

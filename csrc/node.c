@@ -153,13 +153,17 @@ mg_node *mg__alloc_neuron(mg_op op, double value, uint32_t nchild, mg__row *row)
     return n;
 }
 
-/* Adds a reference to c (to its batch, for a batch node). Graph lock held. */
+/* Adds a reference to c. Graph lock held.
+   A batch node that nobody holds has refs UINT32_MAX (see mg_internal.h), so that an
+   increment wrapping to 0 is the one sign, on this path taken for every edge, that a
+   batch node has just been taken hold of: its count becomes 1 and its batch holds one
+   more node. An ordinary node's count never wraps (mg_retain refuses the reference
+   that would). */
 static void ref(mg_node *c)
 {
-    if (c->refs) {
-        c->refs++;
-    } else {
-        c->u.batch->refs++;
+    if (++c->refs == 0) {
+        c->refs = 1;
+        c->u.batch->held++;
     }
 }
 
@@ -173,7 +177,7 @@ void mg__adopt(mg_node *n)
 }
 
 /* Makes a fully built batch live: its rows gain a reference each, and its nodes
-   count as live. The caller sets b->refs and holds the graph lock. */
+   count as live. The caller sets b->held and holds the graph lock. */
 void mg__adopt_batch(mg__batch *b)
 {
     for (size_t l = 1; l < b->nlevels; l++)
@@ -194,19 +198,18 @@ static mg_node *free_batch(mg__batch *b, mg_node *dead)
     return dead;
 }
 
-/* Drops a reference to the node c, queueing it on `dead` if it was the last (a batch
-   node's batch is freed at once). */
+/* Drops a reference to the node c, queueing it on `dead` if it was the last. A batch
+   node stays until its batch has no node held, and then the batch is freed at once. */
 static mg_node *drop(mg_node *c, mg_node *dead)
 {
-    if (c->refs > 1) {
-        c->refs--;
-    } else if (c->refs == 1) {
-        c->refs = 0;
-        c->u.next_dead = dead;
-        dead = c;
-    } else {
-        mg__batch *b = c->u.batch;
-        if (--b->refs == 0) dead = free_batch(b, dead);
+    if (--c->refs == 0) {
+        if (mg__in_batch(c)) {
+            c->refs = UINT32_MAX;   /* held by nobody again */
+            if (--c->u.batch->held == 0) dead = free_batch(c->u.batch, dead);
+        } else {
+            c->u.next_dead = dead;
+            dead = c;
+        }
     }
     return dead;
 }
@@ -244,7 +247,7 @@ mg_node *mg_retain(mg_node *n)
     mg__graph_lock();
     /* Parents alone cannot overflow the count (2^32 edges would need 32 GB of child
        pointers), but a caller's retains can: refuse the one that would. */
-    int ok = n->refs ? n->refs != UINT32_MAX : n->u.batch->refs != SIZE_MAX;
+    int ok = n->refs != (mg__in_batch(n) ? UINT32_MAX - 1 : UINT32_MAX);
     if (ok) ref(n);
     mg__graph_unlock();
     return ok ? n : NULL;
