@@ -128,7 +128,8 @@ mg_node *mg_rpow_const(double c, mg_node *a);  /* c ** a; d/da is c**a * ln(c) *
 /* ---- references -------------------------------------------------------------------- */
 
 /* Adds a reference to n and returns n; the caller owns the new reference. Returns
-   NULL if n is NULL or already holds 2^32 - 1 references. */
+   NULL if n is NULL or already holds 2^32 - 1 references (2^32 - 2 for a node made
+   by mg_mlp_forward_batch). */
 mg_node *mg_retain(mg_node *n);
 
 /* Gives back one reference. When it was the last, frees n and, without recursion,
