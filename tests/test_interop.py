@@ -1,5 +1,6 @@
 """pymicrograd.interop: to_torch / from_torch round trips, equal outputs and gradients,
-rejected modules, the ImportError without torch, and the runnable docs page.
+rejected modules and the ImportError without torch
+(the docs page "Moving on to PyTorch" runs in tests/test_docs.py).
 
 torch's nn.Linear sums in another order than a pymicrograd neuron, so outputs and
 gradients agree to rounding (``assert_close`` float64 defaults), while the weights
@@ -10,13 +11,9 @@ its sign.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import random
-import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +28,6 @@ from pymicrograd.nn import MLP, Layer, Neuron
 
 ACTS = ["tanh", "relu", "sigmoid", "linear"]
 F64 = torch.float64
-DOC = Path(__file__).resolve().parent.parent / "docs" / "moving-on-to-pytorch.md"
 TORCH_ACT = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}
 
 
@@ -286,17 +282,3 @@ def test_pymicrograd_imports_without_torch() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert run.stdout.startswith("ImportError pymicrograd.interop needs PyTorch")
-
-
-# ---- the docs page ---------------------------------------------------------------------------
-
-
-def test_docs_page_examples_print_what_the_page_shows() -> None:
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
-    assert len(blocks) >= 2
-    for code in blocks:  # each block runs on its own
-        shown = [line[2:] for line in code.splitlines() if line.startswith("# ")]
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, str(DOC), "exec"), {})
-        assert out.getvalue().splitlines() == shown

@@ -40,7 +40,7 @@ def tensor_to_node(path: Path) -> None:
     lines = ["digraph {", "  rankdir=TB; nodesep=0.3; ranksep=0.45;",
              '  node [fontname=Helvetica, fontsize=11]; edge [fontname=Helvetica, fontsize=9];',
              '  subgraph cluster_py { label="Python: Tensor objects (one pointer each)";'
-             f' style=rounded; color="#7aa6d6"; fontname=Helvetica; fontsize=11;']
+             ' style=rounded; color="#7aa6d6"; fontname=Helvetica; fontsize=11;']
     for name in held:
         lines.append(f'    py_{name} [shape=box, style="rounded,filled", fillcolor="{PY_FILL}",'
                      f' label="{name}"];')
@@ -165,8 +165,11 @@ def _ordinal(n: int) -> str:
 
 @figure("neuron-graph.svg")
 def neuron_graph(path: Path) -> None:
-    """The graph neuron.c (chapter 10) builds, with its C variable names, drawn from the
-    same expression in Python: the values and gradients are the ones the program prints."""
+    """Draw the graph that neuron.c (chapter 10) builds, with its C variable names.
+
+    Drawn from the same expression in Python: the values and gradients are the ones the
+    program prints.
+    """
     from pymicrograd import Tensor
     from pymicrograd.viz import walk
 
@@ -204,8 +207,11 @@ def moons_bench(path: Path) -> None:
 
 
 def _engine_table() -> tuple[list[str], list[tuple[str, list[float]]]]:
-    """The engine table of chapter 11 (its one copy of the numbers): engine names, and
-    per build/backward workload the N = 1e5 value of each engine in ns."""
+    """Read the engine table of chapter 11, the one copy of its numbers.
+
+    Returns the engine names, and per build/backward workload the N = 1e5 value of each
+    engine in ns.
+    """
     page = (REPO / "docs" / "tutorial" / "11-performance.md").read_text()
     section = page.split("### The scalar engine", 1)[1].split("\n### ", 1)[0]
     rows = [[c.strip() for c in line.strip().strip("|").split("|")]
