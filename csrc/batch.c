@@ -6,9 +6,10 @@
  * of the level below for the same sample, and its bias. Only the bookkeeping differs,
  * which per node costs more than the arithmetic: the nodes sit in one allocation (an
  * mg__batch, see mg_internal.h), store no edges (a node's children follow from its
- * place), and count their references together, so the batch lives while any of its
- * nodes is referenced. Making, backpropagating and freeing them are loops over flat
- * arrays, as in a training step written by hand.
+ * place), and live and die together: each node counts its own references, the batch
+ * counts its nodes that are held, and the batch is freed when that count reaches 0.
+ * Making, backpropagating and freeing them are loops over flat arrays, as in a training
+ * step written by hand.
  *
  * Backward (called by backward.c, under its lock). A batch node stores no edges, so the
  * generic pass treats it as a leaf: nodes above it (a loss) add their adjoints to it.

@@ -161,7 +161,9 @@ const char *mg_op_name(mg_op op);
 /* Adds d(root)/d(node) to the gradient of every node reachable from root, root itself
    included (its gradient grows by 1). Each call propagates its own derivative only:
    calling it twice adds the derivative twice, whatever the gradients held before.
-   Needs 16 bytes of temporary memory per reachable node.
+   Needs 16 bytes of temporary memory per reachable node, plus, per reached batch of
+   mg_mlp_forward_batch (mg_nn.h), 8 bytes per node of the batch, 1 per sample and
+   level, and 16 per weight of its widest layer.
    Returns MG_OK; MG_EINVAL if root is NULL; MG_ENOMEM if the temporary memory cannot
    be had, in which case no gradient has changed. */
 int mg_backward(mg_node *root);

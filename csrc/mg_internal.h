@@ -70,8 +70,8 @@ static inline mg__row *mg__row_of(const mg_node *n)
    holds the inputs (leaves), level l >= 1 the neurons of the l-th layer: sample s,
    neuron j is nodes[level[l].first + s * level[l].width + j]. A batch node stores no
    edges: its children (mg_child) are its row's weights, the nodes of the level below
-   for the same sample, and its row's bias, and its references are counted by the batch,
-   which lives while any of its nodes is referenced. */
+   for the same sample, and its row's bias. Each node counts its own references; the
+   batch counts its held nodes and lives while any of them is held. */
 typedef struct mg__level {
     size_t width, first;
     mg_activation act;

@@ -21,6 +21,9 @@ class GradcheckError(AssertionError):
     """backward() and the central differences disagree; the message says where and how."""
 
 
+GradcheckError.__module__ = "pymicrograd"  # tracebacks name it where users import it
+
+
 def gradcheck(f: Callable[..., Tensor], inputs: Sequence[float], *, eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """Check backward() against central differences; True, or GradcheckError.
