@@ -672,11 +672,14 @@ def test_forward_batch_bad_input() -> None:
         model.forward_batch([[1.0, 2.0], [Tensor(1.0), 2.0]])
     with pytest.raises(TypeError, match=r"X\[0\] must be a list"):
         model.forward_batch([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"X\[0\] must be a list of numbers, not bytes"):
+        model.forward_batch([b"\x01\x02"])  # two ints when iterated, still not a row
     with pytest.raises(TypeError, match="X must hold numbers"):
         model.forward_batch(np.array([[Tensor(1.0), 2.0]], dtype=object))
     # ints, numpy rows, a Fortran-ordered int array: all converted
     ref = values(model.forward_batch([[1.0, 2.0], [3.0, 4.0]]))  # type: ignore[arg-type]
-    for X in ([[1, 2], [3, 4]], [np.array([1.0, 2.0]), np.array([3.0, 4.0])],
+    for X in ([[1, 2], [3, 4]], [(1, 2.0), (3.0, 4)], ((1.0, 2.0), [3.0, 4.0]),
+              [np.array([1.0, 2.0]), np.array([3.0, 4.0])],
               np.asfortranarray(np.array([[1, 2], [3, 4]]))):
         assert values(model.forward_batch(X)).tolist() == ref.tolist()  # type: ignore[arg-type]
 
