@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 from .engine import Tensor
@@ -54,14 +55,26 @@ def _op_label(t: Tensor) -> str:
     return f"{c:g} {symbol}" if t.op in _LEFT_CONSTANT else f"{symbol} {c:g}"
 
 
-def to_dot(root: Tensor, rankdir: str = "LR") -> str:
-    """The graph below `root` as Graphviz DOT source (no graphviz package needed)."""
+def _record_text(name: str) -> str:
+    """`name` escaped for a field of a Graphviz record label."""
+    return "".join("\\" + ch if ch in '{}|<>"\\' else ch for ch in name)
+
+
+def to_dot(root: Tensor, rankdir: str = "LR",
+           labels: Mapping[Tensor, str] | None = None) -> str:
+    """The graph below `root` as Graphviz DOT source (no graphviz package needed).
+
+    `labels` names some Tensors (``{a: "a", L: "L"}``): a named node shows its name in
+    front of its value and gradient, as in the lecture's pictures.
+    """
     nodes = walk(root)
     ids = {t: f"n{i}" for i, t in enumerate(nodes)}
+    names = labels or {}
     lines = ["digraph {", f"  rankdir={rankdir};", "  node [fontname=Helvetica];"]
     for t in nodes:
         tid = ids[t]
-        lines.append(f'  {tid} [shape=record, label="{{ value {t.value:.4f} | '
+        name = f"{_record_text(names[t])} | " if t in names else ""
+        lines.append(f'  {tid} [shape=record, label="{{ {name}value {t.value:.4f} | '
                      f'grad {t.gradient:.4f} }}"];')
         if t.op != "leaf":
             lines.append(f'  {tid}_op [shape=oval, label="{_op_label(t)}"];')
@@ -72,13 +85,15 @@ def to_dot(root: Tensor, rankdir: str = "LR") -> str:
     return "\n".join(lines)
 
 
-def draw_dot(root: Tensor, rankdir: str = "LR", format: str = "svg") -> Any:
+def draw_dot(root: Tensor, rankdir: str = "LR", format: str = "svg",
+             labels: Mapping[Tensor, str] | None = None) -> Any:
     """The graph below `root` as a ``graphviz.Digraph`` (render it, or show it in Jupyter).
 
     Needs the graphviz Python package (``pip install "pymicrograd[viz]"``): without it,
     ImportError says so, and `to_dot` still gives the DOT source. Rendering also needs
     Graphviz's ``dot`` program; when it is missing, a warning says how to get it and the
-    returned Digraph's ``.source`` is still the DOT text.
+    returned Digraph's ``.source`` is still the DOT text. `labels` names nodes, as in
+    `to_dot`.
     """
     try:
         import graphviz
@@ -90,7 +105,7 @@ def draw_dot(root: Tensor, rankdir: str = "LR", format: str = "svg") -> Any:
         warnings.warn("Graphviz's dot program was not found, so the picture cannot be "
                       "rendered (install Graphviz, e.g. apt install graphviz); the "
                       "Digraph's .source holds the DOT text", RuntimeWarning, stacklevel=2)
-    body = to_dot(root, rankdir).splitlines()[1:-1]
+    body = to_dot(root, rankdir, labels).splitlines()[1:-1]
     graph = graphviz.Digraph(format=format)
     graph.body.extend(line + "\n" for line in body)
     return graph

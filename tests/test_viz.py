@@ -37,6 +37,17 @@ def test_constants_on_the_left_read_as_written() -> None:
     assert 'label="2 **"' in to_dot(2 ** t)
 
 
+def test_labels_name_nodes_in_front_of_value_and_gradient() -> None:
+    a, b = Tensor(2.0), Tensor(-3.0)
+    L = a * b
+    dot = to_dot(L, labels={a: "a", L: "L"})
+    assert 'label="{ a | value 2.0000 | grad 0.0000 }"' in dot
+    assert 'label="{ L | value -6.0000 | grad 0.0000 }"' in dot
+    assert 'label="{ value -3.0000 | grad 0.0000 }"' in dot  # b has no name
+    # a name with record syntax in it stays one field
+    assert r'label="{ x\|y \{1\} \<2\> \"q\" | value' in to_dot(a, labels={a: 'x|y {1} <2> "q"'})
+
+
 def test_a_100k_node_chain_draws_without_recursion() -> None:
     x = Tensor(0.5)
     for _ in range(50_000):

@@ -1,19 +1,18 @@
 """Figures of tutorial chapters 1-4: derivatives, the chain rule, the Tensor, backprop.
 
 Every graph picture is built with pymicrograd itself and drawn with viz.to_dot, so it
-shows what the engine computed. `_named` only writes a name (a, b, x1*w1, ...) in front
-of each box, as the pages call the nodes.
+shows what the engine computed, with the names (a, b, x1*w1, ...) the pages call the
+nodes by.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from figures import figure, save_graph, save_svg
 
 from pymicrograd import Tensor
-from pymicrograd.viz import to_dot, walk
+from pymicrograd.viz import to_dot
 
 
 def f(x: float) -> float:
@@ -22,21 +21,14 @@ def f(x: float) -> float:
 
 
 def _named(root: Tensor, names: dict[Tensor, str], rankdir: str = "BT") -> str:
-    """to_dot(root) with each node's name as the first field of its box.
+    """to_dot(root) with each node's name as the first field of its box, spaced for a page.
 
     Drawn bottom to top (leaves at the bottom, the root on top): a page is narrow, and
     a left-to-right graph of ten nodes would be scaled down until it cannot be read.
     """
-    dot = to_dot(root, rankdir)
-    ids = {f"n{i}": t for i, t in enumerate(walk(root))}
-
-    def add_name(m: re.Match[str]) -> str:
-        name = names.get(ids[m.group(1)])
-        return m.group(0) if name is None else f'{m.group(0)}{name} | '
-
+    dot = to_dot(root, rankdir, labels=names)
     dot = dot.replace(f"rankdir={rankdir};", f"rankdir={rankdir}; ranksep=0.3; nodesep=0.3;")
-    dot = dot.replace("node [fontname=Helvetica];", "node [fontname=Helvetica, fontsize=12];")
-    return re.sub(r'(n\d+) \[shape=record, label="\{ ', add_name, dot)
+    return dot.replace("node [fontname=Helvetica];", "node [fontname=Helvetica, fontsize=12];")
 
 
 # ---- chapter 1 ----------------------------------------------------------------------
