@@ -6,9 +6,20 @@ translation of C failures into Python exceptions lives in one place.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from ._C import ffi, lib
+try:
+    from ._C import ffi, lib
+except ModuleNotFoundError as e:
+    if e.name != f"{__package__}._C":
+        raise
+    # Typically a source checkout that shadows an installed copy: `python -m pymicrograd`
+    # run from the checkout's top folder after a plain `pip install .`.
+    raise ImportError(
+        f"pymicrograd's C core (pymicrograd._C) is not built in {Path(__file__).parent}: "
+        "run `pip install -e .` in the checkout to build it there, or run Python from "
+        "another folder so that the installed pymicrograd is imported") from e
 
 __all__ = ["check_status", "ffi", "lib", "live_nodes"]
 
