@@ -13,8 +13,8 @@
  * as soon as the op returns. A node is freed exactly when its last reference goes:
  * a graph lives as long as someone holds its root, and nothing unreachable stays.
  * One exception, for speed: the nodes made by one mg_mlp_forward_batch call (mg_nn.h)
- * share their references, and are freed together when the last reference to any of
- * them goes.
+ * live and die together: all of them stay alive while any one is referenced, and are
+ * freed together when the last reference to any of them goes.
  * Functions that take `mg_node *` arguments borrow them: they never consume a
  * reference.
  *

@@ -107,9 +107,9 @@ int mg_mlp_forward(mg_layer *const *layers, size_t nlayers, mg_node *const *in,
    (row-major); each number becomes a leaf; out receives batch rows of the last
    layer's nout outputs (row-major), new references. The graph is the one that batch
    calls of mg_mlp_forward over leaves would make, node for node (values, ops,
-   children, gradients), but its nodes are made in one block and share their
-   references: all of them stay alive while any one is referenced (by the caller, or
-   by a node built on it), and are freed together when the last reference goes. A
+   children, gradients), but its nodes are made in one block and live and die
+   together: all of them stay alive while any one is referenced (by the caller, or by
+   a node built on it), and are freed together when the last reference goes. A
    batch of 0 rows makes nothing and returns MG_OK. */
 int mg_mlp_forward_batch(mg_layer *const *layers, size_t nlayers, const double *x,
                          size_t batch, mg_node **out);
