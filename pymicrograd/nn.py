@@ -484,20 +484,19 @@ def _batch_values(X: Any, nin: int) -> tuple[Any, int, Any]:
     if isinstance(X, (str, bytes)) or not isinstance(X, Iterable):
         raise TypeError(f"X must be a list of rows or a 2-D array, not {type(X).__name__}")
     rows = list(X)
+    if not rows:
+        return None, 0, None
     # The common case checked at C speed (lists or tuples of exactly nin floats or
     # ints); anything else takes the loop below, which names the offending entry.
-    if set(map(type, rows)) <= _ROW_TYPES and set(map(len, rows)) <= {nin}:
+    if set(map(type, rows)) <= _ROW_TYPES and set(map(len, rows)) == {nin}:
         flat: list[Any] = list(chain.from_iterable(rows))
         if set(map(type, flat)) <= _NUMBER_TYPES:
-            return (ffi.new("double[]", flat), len(rows), None) if rows else (None, 0, None)
+            return ffi.new("double[]", flat), len(rows), None
     for i, row in enumerate(rows):
         if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
             raise TypeError(f"X[{i}] must be a list of numbers, not {type(row).__name__}")
         if len(row) != nin:
             raise ValueError(f"X[{i}]: expected {nin} inputs, got {len(row)}")
-    flat = list(chain.from_iterable(rows))
-    if not all(type(v) is float or type(v) is int for v in flat):
-        flat = [_nodes.as_float(v, f"X[{k // nin}][{k % nin}]") for k, v in enumerate(flat)]
-    if not rows:
-        return None, 0, None
+    flat = [_nodes.as_float(v, f"X[{k // nin}][{k % nin}]")
+            for k, v in enumerate(chain.from_iterable(rows))]
     return ffi.new("double[]", flat), len(rows), None
