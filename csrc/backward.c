@@ -27,10 +27,24 @@
 
 static mg_lock backward_lock = MG_LOCK_INIT;
 
+/* Hints for GCC and Clang (other compilers go without): a rarely taken path kept out
+   of line, and a load of memory soon needed. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MG_COLD __attribute__((noinline, cold))
+#define MG_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define MG_COLD
+#define MG_PREFETCH(p) ((void)(p))
+#endif
+
 /* The work arrays are kept from one call to the next (under the lock): fresh large
    arrays would cost a page fault every 256 nodes, as much as the backward pass
    itself. Arrays for more than KEEP_NODES nodes are given back after the call. */
 enum { KEEP_NODES = 1 << 20 };
+
+/* How far ahead in the discovery list step 1 prefetches operands (measured: 8 to 32
+   do about as well on a random 100k-node graph). */
+enum { PREFETCH_AHEAD = 16 };
 
 /* Nodes with their gradients from before this call. */
 typedef struct {
@@ -49,7 +63,9 @@ typedef struct {
     size_t work_cap, flags_cap;
 } reachable;
 
-static int grow(node_list *l)
+/* Cold: the arrays are kept between calls, so they rarely grow. Out of line, so that
+   append stays small enough to inline into the walk. */
+static MG_COLD int grow(node_list *l)
 {
     size_t cap = l->cap ? 2 * l->cap : 1024;
     if (cap > UINT32_MAX) return MG_ENOMEM;   /* `index` is 32 bits */
@@ -63,8 +79,9 @@ static int grow(node_list *l)
     return MG_OK;
 }
 
-/* Records a node seen for the first time and moves its gradient aside. */
-static int append(node_list *l, mg_node *n)
+/* Records a node seen for the first time and moves its gradient aside. Inlined: it
+   runs once per reachable node, and a call costs about as much as its body. */
+static inline int append(node_list *l, mg_node *n)
 {
     if (l->len == l->cap && grow(l) != MG_OK) return MG_ENOMEM;
     n->index = (uint32_t)l->len;
@@ -189,6 +206,13 @@ static int discover(mg_node *root, reachable *r)
     int rc = root->nchild ? append(&r->inner, root) : see(r, root);
     for (size_t i = 0; rc == MG_OK && i < r->inner.len; i++) {
         mg_node *n = r->inner.nodes[i];
+        /* A large graph's nodes lie at random in memory: fetch the operands of a node
+           further down the list while this one's are seen. */
+        if (i + PREFETCH_AHEAD < r->inner.len) {
+            mg_node *m = r->inner.nodes[i + PREFETCH_AHEAD];
+            MG_PREFETCH(m->child[0]);
+            MG_PREFETCH(m->child[m->nchild - 1]);
+        }
         for (uint32_t k = 0; rc == MG_OK && k < n->nchild; k++) rc = see(r, n->child[k]);
         if (rc == MG_OK && mg__is_neuron(n)) rc = see_row(r, mg__row_of(n));
     }
