@@ -72,7 +72,7 @@ def node_layout(path: Path) -> None:
         (-8, 8, "malloc's\nsize word", MALLOC_FILL),
         (0, 8, "value\ndouble", NODE_FILL),
         (8, 8, "grad\ndouble", NODE_FILL),
-        (16, 8, "u: constant\nor next_dead", NODE_FILL),
+        (16, 8, "u: constant,\nnext_dead\nor batch", NODE_FILL),
         (24, 4, "refs", NODE_FILL),
         (28, 4, "pend-\ning", SCRATCH_FILL),
         (32, 4, "index", SCRATCH_FILL),
