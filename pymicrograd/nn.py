@@ -461,8 +461,8 @@ class MLP(Module):
         return f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}{final})"
 
 
-_ROW_TYPES = {list, tuple}
-_NUMBER_TYPES = {float, int}
+_ROW_TYPES = frozenset({list, tuple})
+_NUMBER_TYPES = frozenset({float, int})
 
 
 def _batch_values(X: Any, nin: int) -> tuple[Any, int, Any]:
