@@ -76,6 +76,14 @@ typedef struct mg_layer mg_layer;
    is NULL for all zeros. NULL on nin or nout of 0, a bad activation, or no memory. */
 mg_layer *mg_layer_new(size_t nin, size_t nout, mg_activation act, const double *init);
 
+/* The same layer over parameters that exist already: params holds nout * (nin + 1)
+   leaves in micrograd's order, borrowed; the layer takes a reference to each (so a
+   copied model can share its parameters with a copied optimizer). Caller owns the
+   result (free with mg_layer_free). NULL on what mg_layer_new refuses, a NULL array
+   or entry, a node that is not a leaf, or no memory. */
+mg_layer *mg_layer_from_params(size_t nin, size_t nout, mg_activation act,
+                               mg_node *const *params);
+
 /* Frees the layer and drops its references to its parameters; nodes built by its
    forward passes keep the parameters they use alive. NULL is ignored. */
 void mg_layer_free(mg_layer *layer);
@@ -140,6 +148,17 @@ void mg_optimizer_step(mg_optimizer *opt, double lr);
 
 /* Sets every parameter's gradient to 0. */
 void mg_optimizer_zero_grad(mg_optimizer *opt);
+
+/* The number of parameters the optimizer updates. */
+size_t mg_optimizer_param_count(const mg_optimizer *opt);
+
+/* The optimizer's state, so that a copy can continue where it stopped: the steps taken,
+   and per parameter, SGD's momentum buffer (m; v is not used and may be NULL) or Adam's
+   first and second moments (m and v). m and v hold mg_optimizer_param_count(opt)
+   doubles, owned by the caller. Returns MG_OK; MG_EINVAL, changing nothing, if an
+   array the optimizer needs is NULL or steps is negative. */
+int mg_optimizer_get_state(const mg_optimizer *opt, double *m, double *v, long *steps);
+int mg_optimizer_set_state(mg_optimizer *opt, const double *m, const double *v, long steps);
 
 /* Frees the optimizer and its state and drops its references. NULL is ignored. */
 void mg_optimizer_free(mg_optimizer *opt);

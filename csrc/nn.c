@@ -161,14 +161,15 @@ static void release_all(mg_node *const *nodes, size_t n)
     for (size_t i = 0; i < n; i++) mg_release(nodes[i]);
 }
 
-/* A row of nin weights and a bias, leaves with the given values (zeros if NULL). */
-static mg__row *row_new(size_t nin, const double *init)
+/* A row of nin weights and a bias: the leaves `params` (each gaining a reference) when
+   given, else new leaves with the values `init` (zeros if NULL). */
+static mg__row *row_new(size_t nin, const double *init, mg_node *const *params)
 {
     mg__row *row = mg__malloc(sizeof *row + (nin + 1) * sizeof row->param[0]);
     if (!row) return NULL;
     *row = (mg__row){.refs = 1, .nin = (uint32_t)nin};
     for (size_t i = 0; i <= nin; i++) {
-        row->param[i] = mg_leaf(init ? init[i] : 0.0);
+        row->param[i] = params ? mg_retain(params[i]) : mg_leaf(init ? init[i] : 0.0);
         if (!row->param[i]) {
             release_all(row->param, i);
             mg__free(row);
@@ -178,7 +179,9 @@ static mg__row *row_new(size_t nin, const double *init)
     return row;
 }
 
-mg_layer *mg_layer_new(size_t nin, size_t nout, mg_activation act, const double *init)
+/* mg_layer_new over `init` values, or mg_layer_from_params over existing `params`. */
+static mg_layer *layer_new(size_t nin, size_t nout, mg_activation act, const double *init,
+                           mg_node *const *params)
 {
     if (nin == 0 || nout == 0 || !valid_activation(act)) return NULL;
     if (nin > MG_MAX_CHILDREN || nout > SIZE_MAX / sizeof(mg__row *) / (nin + 1)) return NULL;
@@ -191,7 +194,8 @@ mg_layer *mg_layer_new(size_t nin, size_t nout, mg_activation act, const double 
     }
     *layer = (mg_layer){.nin = nin, .nout = nout, .act = act, .rows = rows};
     for (size_t j = 0; j < nout; j++) {
-        rows[j] = row_new(nin, init ? init + j * (nin + 1) : NULL);
+        size_t first = j * (nin + 1);
+        rows[j] = row_new(nin, init ? init + first : NULL, params ? params + first : NULL);
         if (!rows[j]) {
             layer->nout = j;   /* free what was made */
             mg_layer_free(layer);
@@ -199,6 +203,21 @@ mg_layer *mg_layer_new(size_t nin, size_t nout, mg_activation act, const double 
         }
     }
     return layer;
+}
+
+mg_layer *mg_layer_new(size_t nin, size_t nout, mg_activation act, const double *init)
+{
+    return layer_new(nin, nout, act, init, NULL);
+}
+
+mg_layer *mg_layer_from_params(size_t nin, size_t nout, mg_activation act,
+                               mg_node *const *params)
+{
+    if (!params || nin == 0 || nin > MG_MAX_CHILDREN || nout > SIZE_MAX / (nin + 1))
+        return NULL;
+    for (size_t i = 0; i < nout * (nin + 1); i++)
+        if (!params[i] || params[i]->op != MG_OP_LEAF) return NULL;
+    return layer_new(nin, nout, act, NULL, params);
 }
 
 void mg_layer_free(mg_layer *layer)

@@ -117,6 +117,32 @@ void mg_optimizer_zero_grad(mg_optimizer *o)
     for (size_t i = 0; i < o->n; i++) o->params[i]->grad = 0.0;
 }
 
+size_t mg_optimizer_param_count(const mg_optimizer *o) { return o->n; }
+
+/* The state is what a step reads besides the parameters: the buffers and the step
+   count (SGD's first step starts its buffer from d; Adam's bias correction uses t). */
+int mg_optimizer_get_state(const mg_optimizer *o, double *m, double *v, long *steps)
+{
+    if (!m || !steps || (o->kind == ADAM && !v)) return MG_EINVAL;
+    for (size_t i = 0; i < o->n; i++) {
+        m[i] = o->m[i];
+        if (o->kind == ADAM) v[i] = o->v[i];
+    }
+    *steps = o->steps;
+    return MG_OK;
+}
+
+int mg_optimizer_set_state(mg_optimizer *o, const double *m, const double *v, long steps)
+{
+    if (!m || steps < 0 || (o->kind == ADAM && !v)) return MG_EINVAL;
+    for (size_t i = 0; i < o->n; i++) {
+        o->m[i] = m[i];
+        if (o->kind == ADAM) o->v[i] = v[i];
+    }
+    o->steps = steps;
+    return MG_OK;
+}
+
 void mg_optimizer_free(mg_optimizer *o)
 {
     if (!o) return;

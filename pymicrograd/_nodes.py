@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Callable
 
-from ._core import ffi, lib
+from ._core import ffi, lib, owned
 from .engine import Tensor
 
 __all__ = [
@@ -21,38 +21,33 @@ __all__ = [
     "as_floats",
     "as_tensors",
     "input_nodes",
+    "make_tensor",
     "node_array",
     "plain_inputs",
-    "wrap_new",
-    "wrap_nodes",
+    "tensors",
 ]
 
 _new = object.__new__
-_release = lib.mg_release
 _TENSOR_ONLY = frozenset({Tensor})  # type sets of the common cases, checked in C speed
 _FLOAT_ONLY = frozenset({float})
 
 
-def out_of_memory(what: str) -> MemoryError:
-    """The MemoryError for a C constructor that returned NULL after valid arguments."""
-    return MemoryError(f"{what}: the C core could not allocate memory")
+def make_tensor(fn: Callable[..., Any], *args: Any, what: str) -> Tensor:
+    """A Tensor holding the node that the C constructor ``fn(*args)`` makes.
 
-
-def wrap_new(node: Any, what: str) -> Tensor:
-    """Wrap one new C reference in a Tensor (NULL: MemoryError naming `what`)."""
-    if not node:
-        raise out_of_memory(what)
+    NULL (memory ran out) raises MemoryError naming `what`.
+    """
     out = _new(Tensor)
-    out._node = node
+    out._node = owned(fn, *args, what=what)
     return out
 
 
-def wrap_nodes(nodes: Any, start: int, count: int) -> list[Tensor]:
-    """Wrap ``nodes[start:start + count]``, new C references, in Tensors (taking them)."""
+def tensors(nodes: Iterable[Any]) -> list[Tensor]:
+    """Tensors for nodes already owned by Python (`_core.owned`, `_core.call_filling`)."""
     out = []
-    for i in range(start, start + count):
+    for node in nodes:
         t = _new(Tensor)
-        t._node = nodes[i]
+        t._node = node
         out.append(t)
     return out
 
@@ -162,25 +157,16 @@ def plain_inputs(x: object, nin: int) -> tuple[list[object], Any]:
 def input_nodes(items: list[object]) -> tuple[Any, list[Any]]:
     """An ``mg_node *[]`` for checked inputs: Tensors as they are, numbers as new leaves.
 
-    Returns ``(array, temporaries)``: release each temporary leaf (``release_all``)
-    once the nodes built on it hold their own references.
+    Returns ``(array, keep)``: `keep` owns the new leaves; hold it until the C call
+    that reads the array has returned (its nodes then hold their own references).
     """
     nodes: list[Any] = []
-    temps: list[Any] = []
+    keep: list[Any] = []
     for v in items:
         if isinstance(v, Tensor):
             nodes.append(v._node)
         else:
-            leaf = lib.mg_leaf(float(v))  # type: ignore[arg-type]
-            if not leaf:
-                release_all(temps)
-                raise out_of_memory("forward")
-            temps.append(leaf)
+            leaf = owned(lib.mg_leaf, float(v), what="forward")  # type: ignore[arg-type]
+            keep.append(leaf)
             nodes.append(leaf)
-    return ffi.new("mg_node *[]", nodes), temps
-
-
-def release_all(nodes: Iterable[Any]) -> None:
-    """Give back one C reference to each node."""
-    for n in nodes:
-        _release(n)
+    return ffi.new("mg_node *[]", nodes), keep

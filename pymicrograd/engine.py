@@ -1,26 +1,30 @@
 """The engine: a scalar `Tensor` whose graph lives in the C core.
 
-Each Tensor wraps one C node (csrc/mg.h) and holds one reference to it. Arithmetic
-builds new nodes in C; `backward()` runs reverse-mode differentiation in C. The
-Python object stores nothing but the node pointer, so wrappers never form reference
-cycles and Python's cycle collector never has to look at a graph.
+Each Tensor wraps one C node (csrc/mg.h) through an ``ffi.gc`` pointer that owns one
+reference to it (_core.py says why, and how a result is taken without a window for
+Ctrl-C). Arithmetic builds new nodes in C; `backward()` runs reverse-mode
+differentiation in C. The Python object stores nothing but that pointer, so wrappers
+never form reference cycles and Python's cycle collector never has to look at a graph.
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Any, Union
+from typing import Any, Callable, TypeVar, Union
 
-from ._core import check_status, ffi, lib, node_address
+from ._core import check_status, ffi, lib, node_address, owned
 
 __all__ = ["Number", "Tensor", "Value"]
 
 Number = Union[int, float]
 """A plain number operand: an int or float (numpy scalars are accepted too)."""
 
+_T = TypeVar("_T", bound="Tensor")
+
 # Looked up once: every op below is on the hot path of graph building.
 _new = object.__new__
-_NULL = ffi.NULL
+_map = map
+_gc = ffi.gc
 _release = lib.mg_release
 _leaf = lib.mg_leaf
 _add, _sub, _mul, _div, _pow = lib.mg_add, lib.mg_sub, lib.mg_mul, lib.mg_div, lib.mg_pow
@@ -64,21 +68,52 @@ class Tensor:
 
     def __init__(self, value: Number) -> None:
         """Make a leaf holding ``value`` (an int or float); its gradient starts at 0."""
-        self._node = _NULL  # so that __del__ is safe if we raise below
         if type(value) is not float:
             number = _as_number(value)
             if number is None:
                 raise TypeError(f"{type(self).__name__}() takes an int or float, "
                                 f"not {type(value).__name__}")
             value = number
-        node = _leaf(value)
-        if not node:
-            raise _out_of_memory()
-        self._node = node
+        if hasattr(self, "_node"):   # a Tensor hashes by its node: it never changes
+            raise RuntimeError(f"this {type(self).__name__} is already initialized")
+        self._node = owned(_leaf, value, what=type(self).__name__)
 
-    def __del__(self, _release: Any = _release) -> None:
-        # _release is bound as a default so it survives module teardown at exit
-        _release(self._node)
+    @classmethod
+    def _leaf_with(cls: type[_T], value: float, gradient: float) -> _T:
+        """A new leaf of this class holding `value` and `gradient` (copies and pickles)."""
+        out = _new(cls)
+        out._node = owned(_leaf, value, what=cls.__name__)
+        _set_grad(out._node, gradient)
+        return out
+
+    # ---- copies and pickles, with PyTorch's meanings ---------------------------------
+
+    def __copy__(self: _T) -> _T:
+        """Another Python object for the same node (it shares the node's ownership)."""
+        out = _new(type(self))
+        out._node = self._node
+        return out
+
+    def __deepcopy__(self: _T, memo: dict[int, Any]) -> _T:
+        """An independent leaf with this leaf's value and gradient.
+
+        Raises RuntimeError for a Tensor computed from others, as PyTorch does: a
+        copy of one node of a graph has no meaning on its own.
+        """
+        self._check_leaf("deepcopy")
+        return self._leaf_with(self.value, self.gradient)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle a leaf as its value and gradient (RuntimeError for a computed Tensor)."""
+        self._check_leaf("pickle")
+        return (_unpickle_leaf, (type(self), self.value, self.gradient))
+
+    def _check_leaf(self, action: str) -> None:
+        if lib.mg_op_of(self._node) != lib.MG_OP_LEAF:
+            raise RuntimeError(
+                f"cannot {action} a {type(self).__name__} computed by {self.op!r}: only "
+                "leaves (Tensors made with Tensor(value), parameters) can be copied or "
+                "pickled on their own; copy or pickle the model, or the leaves, instead")
 
     # ---- value and gradient ----------------------------------------------------------
 
@@ -122,7 +157,7 @@ class Tensor:
         out = []
         for i in range(lib.mg_child_count(node)):
             child = _new(Tensor)
-            child._node = lib.mg_retain(lib.mg_child(node, i))
+            child._node = owned(lib.mg_retain, lib.mg_child(node, i), what="children")
             out.append(child)
         return tuple(out)
 
@@ -146,27 +181,27 @@ class Tensor:
 
     def tanh(self) -> Tensor:
         """Hyperbolic tangent; tanh(400) is exactly 1.0 with gradient 0."""
-        return _wrap(lib.mg_tanh(self._node))
+        return _make(self, lib.mg_tanh, self._node)
 
     def relu(self) -> Tensor:
         """max(self, 0); the gradient at exactly 0 is 0, as in PyTorch."""
-        return _wrap(lib.mg_relu(self._node))
+        return _make(self, lib.mg_relu, self._node)
 
     def exp(self) -> Tensor:
         """e raised to self."""
-        return _wrap(lib.mg_exp(self._node))
+        return _make(self, lib.mg_exp, self._node)
 
     def log(self) -> Tensor:
         """Natural logarithm: -inf at 0 and nan below 0 (IEEE, as in PyTorch)."""
-        return _wrap(lib.mg_log(self._node))
+        return _make(self, lib.mg_log, self._node)
 
     def sigmoid(self) -> Tensor:
         """1 / (1 + e**-self), computed without overflow for any input."""
-        return _wrap(lib.mg_sigmoid(self._node))
+        return _make(self, lib.mg_sigmoid, self._node)
 
     def __neg__(self) -> Tensor:
         """-self."""
-        return _wrap(lib.mg_neg(self._node))
+        return _make(self, lib.mg_neg, self._node)
 
     def __pos__(self) -> Tensor:
         """+self is self."""
@@ -177,20 +212,21 @@ class Tensor:
 
     def __add__(self, other: Tensor | Number) -> Tensor:
         """self + other."""
+        # Inlined _make: see _core.py for why the node is taken in exactly this way.
         t = type(other)
+        out = _new(self.__class__)
         if t is float or t is int:
-            node = _add_c(self._node, other)
+            node, = _map(_add_c, (self._node,), (other,))
         elif t is Tensor or isinstance(other, Tensor):
-            node = _add(self._node, other._node)  # type: ignore[union-attr]
+            node, = _map(_add, (self._node,), (other._node,))  # type: ignore[union-attr]
         else:
             c = _as_number(other)
             if c is None:
                 return NotImplemented
-            node = _add_c(self._node, c)
+            node, = _map(_add_c, (self._node,), (c,))
         if not node:
             raise _out_of_memory()
-        out = _new(Tensor)
-        out._node = node
+        out._node = _gc(node, _release)
         return out
 
     def __radd__(self, other: Number) -> Tensor:
@@ -201,41 +237,40 @@ class Tensor:
         """self - other."""
         t = type(other)
         if t is float or t is int:
-            node = _add_c(self._node, -other)
-        elif t is Tensor or isinstance(other, Tensor):
-            node = _sub(self._node, other._node)  # type: ignore[union-attr]
-        else:
-            c = _as_number(other)
-            if c is None:
-                return NotImplemented
-            node = _add_c(self._node, -c)
-        return _wrap(node)
+            return _make(self, _add_c, self._node, -other)
+        if t is Tensor or isinstance(other, Tensor):
+            return _make(self, _sub, self._node, other._node)  # type: ignore[union-attr]
+        c = _as_number(other)
+        if c is None:
+            return NotImplemented
+        return _make(self, _add_c, self._node, -c)
 
     def __rsub__(self, other: Tensor | Number) -> Tensor:
         """other - self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
-            return _wrap(_sub(other._node, self._node))
+            return _make(self, _sub, other._node, self._node)
         c = _as_number(other)
         if c is None:
             return NotImplemented
-        return _wrap(_rsub_c(c, self._node))
+        return _make(self, _rsub_c, c, self._node)
 
     def __mul__(self, other: Tensor | Number) -> Tensor:
         """self * other."""
+        # Inlined _make: see _core.py for why the node is taken in exactly this way.
         t = type(other)
+        out = _new(self.__class__)
         if t is float or t is int:
-            node = _mul_c(self._node, other)
+            node, = _map(_mul_c, (self._node,), (other,))
         elif t is Tensor or isinstance(other, Tensor):
-            node = _mul(self._node, other._node)  # type: ignore[union-attr]
+            node, = _map(_mul, (self._node,), (other._node,))  # type: ignore[union-attr]
         else:
             c = _as_number(other)
             if c is None:
                 return NotImplemented
-            node = _mul_c(self._node, c)
+            node, = _map(_mul_c, (self._node,), (c,))
         if not node:
             raise _out_of_memory()
-        out = _new(Tensor)
-        out._node = node
+        out._node = _gc(node, _release)
         return out
 
     def __rmul__(self, other: Number) -> Tensor:
@@ -245,38 +280,38 @@ class Tensor:
     def __truediv__(self, other: Tensor | Number) -> Tensor:
         """self / other; x / 0 is inf or nan as in IEEE."""
         if isinstance(other, Tensor):
-            return _wrap(_div(self._node, other._node))
+            return _make(self, _div, self._node, other._node)
         c = _as_number(other)
         if c is None:
             return NotImplemented
-        return _wrap(_div_c(self._node, c))
+        return _make(self, _div_c, self._node, c)
 
     def __rtruediv__(self, other: Tensor | Number) -> Tensor:
         """other / self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
-            return _wrap(_div(other._node, self._node))
+            return _make(self, _div, other._node, self._node)
         c = _as_number(other)
         if c is None:
             return NotImplemented
-        return _wrap(_rdiv_c(c, self._node))
+        return _make(self, _rdiv_c, c, self._node)
 
     def __pow__(self, other: Tensor | Number) -> Tensor:
         """self ** other; with a Tensor exponent, d/d(other) is self**other * ln(self)."""
         if isinstance(other, Tensor):
-            return _wrap(_pow(self._node, other._node))
+            return _make(self, _pow, self._node, other._node)
         c = _as_number(other)
         if c is None:
             return NotImplemented
-        return _wrap(_pow_c(self._node, c))
+        return _make(self, _pow_c, self._node, c)
 
     def __rpow__(self, other: Tensor | Number) -> Tensor:
         """other ** self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
-            return _wrap(_pow(other._node, self._node))
+            return _make(self, _pow, other._node, self._node)
         c = _as_number(other)
         if c is None:
             return NotImplemented
-        return _wrap(_rpow_c(c, self._node))
+        return _make(self, _rpow_c, c, self._node)
 
     # ---- identity and printing -------------------------------------------------------
 
@@ -299,13 +334,19 @@ class Tensor:
         return f"Tensor(value={_short(self.value)}, gradient={_short(self.gradient)})"
 
 
-def _wrap(node: Any) -> Tensor:
-    """Wrap a node a C constructor just returned (NULL means out of memory)."""
+def _make(like: _T, fn: Callable[..., Any], *args: Any) -> _T:
+    """A new Tensor of like's class holding the node ``fn(*args)`` makes in C."""
+    out = _new(like.__class__)
+    node, = _map(fn, *zip(args))   # taken as _core.owned takes a result
     if not node:
         raise _out_of_memory()
-    out = _new(Tensor)
-    out._node = node
+    out._node = _gc(node, _release)
     return out
+
+
+def _unpickle_leaf(cls: type[_T], value: float, gradient: float) -> _T:
+    """Rebuild a pickled leaf (module level, as pickle needs)."""
+    return cls._leaf_with(value, gradient)
 
 
 def _checked_number(x: object, what: str) -> float:

@@ -50,9 +50,17 @@ def _paired(name: str, preds: Tensor | Iterable[Tensor], targets: object,
     return xs, ts
 
 
+def _check_count(name: str, n: int, what: str) -> None:
+    """ValueError before any allocation when one C node would get too many operands."""
+    if n > lib.MG_MAX_CHILDREN:
+        raise ValueError(f"{name}: {n} {what}, above the limit of {lib.MG_MAX_CHILDREN} "
+                         "(MG_MAX_CHILDREN, the most operands of one C node)")
+
+
 def _call(name: str, fn: Callable[..., Any], xs: list[Tensor], ts: list[float]) -> Tensor:
-    node = fn(_nodes.node_array(xs), ffi.new("double[]", ts), len(xs))
-    return _nodes.wrap_new(node, name)
+    _check_count(name, len(xs), "terms")
+    return _nodes.make_tensor(fn, _nodes.node_array(xs), ffi.new("double[]", ts), len(xs),
+                              what=name)
 
 
 def sse_loss(preds: Tensor | Iterable[Tensor], targets: object) -> Tensor:
@@ -134,10 +142,11 @@ def cross_entropy_loss(logits: Sequence[Sequence[Tensor]] | Sequence[Tensor],
         if not 0 <= int(y) < k:
             raise ValueError(f"{name}: labels[{i}] is {int(y)}, not a class in range({k})")
         checked.append(int(y))
+    _check_count(name, len(rows), "rows")
+    _check_count(name, k, "classes")
     flat = [t for row in rows for t in row]
-    node = lib.mg_cross_entropy_loss(_nodes.node_array(flat), ffi.new("size_t[]", checked),
-                                     len(rows), k)
-    return _nodes.wrap_new(node, name)
+    return _nodes.make_tensor(lib.mg_cross_entropy_loss, _nodes.node_array(flat),
+                              ffi.new("size_t[]", checked), len(rows), k, what=name)
 
 
 def l2_penalty(params: Module | Tensor | Iterable[Tensor], alpha: float) -> Tensor:
@@ -151,10 +160,11 @@ def l2_penalty(params: Module | Tensor | Iterable[Tensor], alpha: float) -> Tens
     if not math.isfinite(a):
         raise ValueError(f"l2_penalty: alpha must be finite, got {a!r}")
     if isinstance(params, Module):
-        nodes, count = params._parameter_nodes()
-        if count == 0:
+        nodes, xs = params._parameter_nodes()   # xs keeps the array's nodes alive
+        if not xs:
             raise ValueError("l2_penalty: params must not be empty")
     else:
-        xs = _nodes.as_tensors(params, "l2_penalty: params")
-        nodes, count = _nodes.node_array(xs), len(xs)
-    return _nodes.wrap_new(lib.mg_l2_penalty(nodes, count, a), "l2_penalty")
+        xs = tuple(_nodes.as_tensors(params, "l2_penalty: params"))
+        nodes = _nodes.node_array(xs)
+    _check_count("l2_penalty", len(xs), "parameters")
+    return _nodes.make_tensor(lib.mg_l2_penalty, nodes, len(xs), a, what="l2_penalty")

@@ -30,10 +30,10 @@ import os
 import random
 from collections.abc import Iterable, Sequence
 from itertools import chain
-from typing import Any, Callable, Union
+from typing import Any, Callable, TypeVar, Union
 
 from . import _nodes
-from ._core import check_status, ffi, lib
+from ._core import call_filling, ffi, lib, owned
 from .engine import Tensor
 
 __all__ = ["ACTIVATIONS", "MLP", "STATE_FORMAT", "Layer", "Module", "Neuron", "Seed"]
@@ -53,19 +53,86 @@ Seed = Union[int, random.Random, None]
 """Where initial weights come from: None (global `random`), an int, or a Random."""
 
 _VALID = ", ".join(repr(a) for a in ACTIVATIONS)
+_ACTIVATION_NAMES = {code: name for name, code in ACTIVATIONS.items()}
+_M = TypeVar("_M", bound="Module")
+
+MAX_INPUTS: int = lib.MG_MAX_CHILDREN
+"""The most inputs a neuron can have (the C core's limit on a node's operands)."""
+
+_BYTES_PER_PARAMETER = 200
+"""About what one parameter costs: its C leaf and row slot, its Tensor and pointer."""
+
+
+class _ReadOnlyList(tuple):  # type: ignore[type-arg]
+    """A sequence that reads and compares like a list but cannot be changed in place.
+
+    C holds the same objects; an attempt to change it says what to do instead.
+    """
+
+    __slots__ = ()
+    _instead = ""
+
+    def __setitem__(self, index: object, value: object) -> None:
+        raise TypeError(self._instead)
+
+    __delitem__ = __setitem__
+
+    def __eq__(self, other: object) -> bool:
+        return tuple.__eq__(self, tuple(other) if isinstance(other, list) else other)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+class _FixedLayers(_ReadOnlyList):
+    """`MLP.layers`: the C forward pass holds an array of the same layers."""
+
+    __slots__ = ()
+    _instead = ("MLP.layers cannot be changed in place: assign a whole new list of Layers "
+                "(model.layers = [...]), which is checked and used")
+
+
+class _FixedParameters(_ReadOnlyList):
+    """A neuron's weights, a layer's neurons: the C layer owns the parameters."""
+
+    __slots__ = ()
+    _instead = ("the parameters of a Neuron or Layer cannot be replaced (its C layer owns "
+                "them): set a value instead, e.g. neuron.w[0].value = 0.5")
 
 
 # ---- argument checks ------------------------------------------------------------------
 
 
 def _check_size(n: object, name: str) -> int:
-    """`n` as an int >= 1: TypeError for a non-integer, ValueError below 1."""
+    """`n` as an int in [1, MAX_INPUTS]: TypeError for a non-integer, else ValueError."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"{name} must be an int, not {type(n).__name__}")
     size = operator.index(n)
     if size < 1:
         raise ValueError(f"{name} must be at least 1, got {size}")
+    if size > MAX_INPUTS:
+        raise ValueError(f"{name} is {size}, above the limit of {MAX_INPUTS} "
+                         "(MG_MAX_CHILDREN, the most operands of one C node)")
     return size
+
+
+def _check_memory(sizes: Sequence[int]) -> None:
+    """MemoryError at once, not after minutes, for layers that cannot fit in memory."""
+    count = sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(sizes) - 1))
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):   # no sysconf (Windows): let C try
+        return
+    need = count * _BYTES_PER_PARAMETER
+    if need > total:
+        raise MemoryError(f"{count} parameters need about {need / 2**30:.0f} GiB, more "
+                          f"than this machine's {total / 2**30:.0f} GiB of memory")
 
 
 def _check_activation(activation: object) -> str:
@@ -92,20 +159,31 @@ def _new_layer(nin: int, nout: int, activation: str,
     """Make a C layer and one Tensor per parameter (micrograd's order).
 
     Weights are drawn ``uniform(-1, 1)`` neuron by neuron, biases are 0 (no draw).
-    Returns the layer pointer, freed by the garbage collector with the last Python
-    object that holds it, and the parameter Tensors (each holding its own reference).
+    Returns the layer pointer, freed with the last Python object that holds it, and
+    the parameter Tensors (each holding its own reference).
     """
+    _check_memory([nin, nout])
     init: list[float] = []
     for _ in range(nout):
         init.extend([uniform(-1.0, 1.0) for _ in range(nin)])
         init.append(0.0)
-    ptr = lib.mg_layer_new(nin, nout, ACTIVATIONS[activation], ffi.new("double[]", init))
-    if not ptr:
-        raise _nodes.out_of_memory("Layer")
-    handle = ffi.gc(ptr, lib.mg_layer_free)
-    params = [_nodes.wrap_new(lib.mg_retain(lib.mg_layer_param(ptr, i)), "Layer")
+    handle = owned(lib.mg_layer_new, nin, nout, ACTIVATIONS[activation],
+                   ffi.new("double[]", init), what="Layer", free=lib.mg_layer_free)
+    params = [_nodes.make_tensor(lib.mg_retain, lib.mg_layer_param(handle, i), what="Layer")
               for i in range(len(init))]
     return handle, params
+
+
+def _layer_over(nin: int, nout: int, activation: str, params: Sequence[Tensor]) -> Any:
+    """A C layer whose parameters are the leaves `params` (copies and pickles)."""
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor) or lib.mg_op_of(p._node) != lib.MG_OP_LEAF:
+            raise ValueError(f"parameter {i} of a layer must be a leaf Tensor")
+    if len(params) != nout * (nin + 1):
+        raise ValueError(f"a layer of {nout} neurons over {nin} inputs has "
+                         f"{nout * (nin + 1)} parameters, not {len(params)}")
+    return owned(lib.mg_layer_from_params, nin, nout, ACTIVATIONS[activation],
+                 _nodes.node_array(params), what="Layer", free=lib.mg_layer_free)
 
 
 def _one_or_list(outs: list[Tensor]) -> Tensor | list[Tensor]:
@@ -131,16 +209,18 @@ class Module:
         """Every trainable Tensor, in micrograd's order (a new list, the same Tensors)."""
         return []
 
-    def _parameter_nodes(self) -> tuple[Any, int]:
-        """The parameters' nodes as an ``mg_node *[]`` and its length, for C calls.
+    def _parameter_nodes(self) -> tuple[Any, tuple[Tensor, ...]]:
+        """The parameters' nodes as an ``mg_node *[]``, and the parameters themselves.
 
-        Kept after the first call when the parameters are fixed, so that a training
-        loop does not rebuild it every step (the model keeps the nodes alive).
+        The array borrows the nodes: it is valid while the returned Tensors live, so
+        it comes with them. Kept after the first call when the parameters are fixed
+        (until `MLP.layers` is assigned), so that a training loop does not rebuild it
+        every step.
         """
-        cached: tuple[Any, int] | None = self.__dict__.get("_parameter_array")
+        cached: tuple[Any, tuple[Tensor, ...]] | None = self.__dict__.get("_parameter_array")
         if cached is None:
-            params = self.parameters()
-            cached = (_nodes.node_array(params), len(params))
+            params = tuple(self.parameters())
+            cached = (_nodes.node_array(params), params)
             if self._fixed_parameters:
                 self.__dict__["_parameter_array"] = cached
         return cached
@@ -246,36 +326,61 @@ class Neuron(Module):
         self._setup(handle, 0, nin, activation, params, owner=True)
 
     def _setup(self, handle: Any, index: int, nin: int, activation: str,
-               params: list[Tensor], *, owner: bool) -> None:
+               params: Sequence[Tensor], *, owner: bool) -> None:
         self._handle = handle
         self._index = index
         self._owner = owner
         self._array = ffi.new("mg_layer *[1]", [handle]) if owner else None
-        self.nin = nin
-        self.activation = activation
-        self.w = params[:nin]
-        self.b = params[nin]
+        self._nin = nin
+        self._activation = activation
+        self._w = _FixedParameters(params[:nin])
+        self._b = params[nin]
 
     @classmethod
     def _view(cls, handle: Any, index: int, nin: int, activation: str,
-              params: list[Tensor]) -> Neuron:
+              params: Sequence[Tensor]) -> Neuron:
         """Neuron `index` of a layer, sharing the layer's parameters."""
         neuron = cls.__new__(cls)
         neuron._setup(handle, index, nin, activation, params, owner=False)
         return neuron
 
+    @property
+    def nin(self) -> int:
+        """The number of inputs."""
+        return self._nin
+
+    @property
+    def activation(self) -> str:
+        """The activation's name (see `ACTIVATIONS`)."""
+        return self._activation
+
+    @property
+    def w(self) -> tuple[Tensor, ...]:
+        """The `nin` weights (a read-only sequence; set their ``.value`` to change them)."""
+        return self._w
+
+    @property
+    def b(self) -> Tensor:
+        """The bias."""
+        return self._b
+
     def __call__(self, x: Sequence[Tensor | float] | Tensor | float) -> Tensor:
         """The neuron's output on `nin` inputs (Tensors or numbers), as one C node."""
-        items, values = _nodes.plain_inputs(x, self.nin)
+        items, values = _nodes.plain_inputs(x, self._nin)
         out = ffi.new("mg_node *[1]")
         if values is not None and self._owner:
-            status = lib.mg_mlp_forward_batch(self._array, 1, values, 1, out)
+            nodes = call_filling(lib.mg_mlp_forward_batch, self._array, 1, values, 1, out,
+                                 what="Neuron forward")
         else:
-            nodes, temps = _nodes.input_nodes(items)
-            status = lib.mg_layer_forward_neuron(self._handle, self._index, nodes, out)
-            _nodes.release_all(temps)
-        check_status(status, "Neuron forward")
-        return _nodes.wrap_new(out[0], "Neuron forward")
+            array, _keep = _nodes.input_nodes(items)
+            nodes = call_filling(lib.mg_layer_forward_neuron, self._handle, self._index,
+                                 array, out, what="Neuron forward")
+        return _nodes.tensors(nodes)[0]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copies and pickles: a standalone Neuron over copies of the parameters."""
+        return (_restore, (type(self), [(self._nin, 1, self._activation)],
+                           self.parameters()))
 
     def parameters(self) -> list[Tensor]:
         """The weights, then the bias."""
@@ -289,7 +394,7 @@ class Neuron(Module):
             super().zero_grad()
 
     def _config(self) -> dict[str, Any]:
-        return {"nin": self.nin, "activation": self.activation}
+        return {"nin": self._nin, "activation": self._activation}
 
     def __repr__(self) -> str:
         """``Neuron(3, activation='tanh')``."""
@@ -314,34 +419,68 @@ class Layer(Module):
         self._build(_check_size(nin, "nin"), _check_size(nout, "nout"),
                     _check_activation(activation), _uniform(seed))
 
+    _neuron_type = Neuron
+    """The class of the `neurons` views (compat's Layer makes compat Neurons)."""
+
     def _build(self, nin: int, nout: int, activation: str,
                uniform: Callable[[float, float], float]) -> None:
         handle, params = _new_layer(nin, nout, activation, uniform)
+        self._adopt(handle, nin, nout, activation, params)
+
+    def _adopt(self, handle: Any, nin: int, nout: int, activation: str,
+               params: Sequence[Tensor]) -> None:
+        """Become the Layer of the C layer `handle`, whose parameters are `params`."""
         self._handle = handle
         self._array = ffi.new("mg_layer *[1]", [handle])
-        self._params = params
-        self.nin = nin
-        self.nout = nout
-        self.activation = activation
+        self._params = tuple(params)
+        self._nin = nin
+        self._nout = nout
+        self._activation = activation
         step = nin + 1
-        self.neurons = [Neuron._view(handle, j, nin, activation, params[j * step:(j + 1) * step])
-                        for j in range(nout)]
+        self._neurons = _FixedParameters(
+            self._neuron_type._view(handle, j, nin, activation, params[j * step:(j + 1) * step])
+            for j in range(nout))
+
+    @property
+    def nin(self) -> int:
+        """The number of inputs."""
+        return self._nin
+
+    @property
+    def nout(self) -> int:
+        """The number of neurons (outputs)."""
+        return self._nout
+
+    @property
+    def activation(self) -> str:
+        """The activation's name (see `ACTIVATIONS`)."""
+        return self._activation
+
+    @property
+    def neurons(self) -> tuple[Neuron, ...]:
+        """The `Neuron` views on the layer's rows (a read-only sequence)."""
+        return self._neurons
 
     def __call__(self, x: Sequence[Tensor | float] | Tensor | float) -> Tensor | list[Tensor]:
         """The outputs on `nin` inputs: a Tensor if `nout` is 1, else a list of Tensors.
 
         A single Tensor or number is accepted as the input of a one-input layer.
         """
-        items, values = _nodes.plain_inputs(x, self.nin)
-        out = ffi.new("mg_node *[]", self.nout)
+        items, values = _nodes.plain_inputs(x, self._nin)
+        out = ffi.new("mg_node *[]", self._nout)
         if values is not None:
-            status = lib.mg_mlp_forward_batch(self._array, 1, values, 1, out)
+            nodes = call_filling(lib.mg_mlp_forward_batch, self._array, 1, values, 1, out,
+                                 what="Layer forward")
         else:
-            nodes, temps = _nodes.input_nodes(items)
-            status = lib.mg_layer_forward(self._handle, nodes, out)
-            _nodes.release_all(temps)
-        check_status(status, "Layer forward")
-        return _one_or_list(_nodes.wrap_nodes(out, 0, self.nout))
+            array, _keep = _nodes.input_nodes(items)
+            nodes = call_filling(lib.mg_layer_forward, self._handle, array, out,
+                                 what="Layer forward")
+        return _one_or_list(_nodes.tensors(nodes))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copies and pickles: a Layer over copies of the parameters."""
+        return (_restore, (type(self), [(self._nin, self._nout, self._activation)],
+                           self.parameters()))
 
     def parameters(self) -> list[Tensor]:
         """Per neuron: its weights, then its bias."""
@@ -352,7 +491,7 @@ class Layer(Module):
         lib.mg_layer_zero_grad(self._handle)
 
     def _config(self) -> dict[str, Any]:
-        return {"nin": self.nin, "nout": self.nout, "activation": self.activation}
+        return {"nin": self._nin, "nout": self._nout, "activation": self._activation}
 
     def __repr__(self) -> str:
         """``Layer(3, 4, activation='tanh')``."""
@@ -372,6 +511,8 @@ class MLP(Module):
     """
 
     _fixed_parameters = True
+    _layer_type = Layer
+    """The class of the layers it makes (compat's MLP makes compat Layers)."""
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "tanh",
                  final_activation: str | None = None, *, seed: Seed = None) -> None:
@@ -387,35 +528,80 @@ class MLP(Module):
             raise ValueError("len(nouts) must be at least 1, got 0")
         activation = _check_activation(activation)
         final = activation if final_activation is None else _check_activation(final_activation)
+        _check_memory([nin, *sizes])
         uniform = _uniform(seed)
         ins = [nin, *sizes]
-        self.layers: list[Layer] = []
+        layers = []
         for i, nout in enumerate(sizes):
-            layer = Layer.__new__(Layer)
+            layer = self._layer_type.__new__(self._layer_type)
             layer._build(ins[i], nout, final if i == len(sizes) - 1 else activation, uniform)
-            self.layers.append(layer)
-        self._array = ffi.new("mg_layer *[]", [layer._handle for layer in self.layers])
-        self.nin = nin
-        self.nouts = sizes
-        self.activation = activation
-        self.final_activation = final
+            layers.append(layer)
+        self._activation = activation   # what a one-layer MLP's repr shows
+        self.layers = layers
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """The layers, first to last (read-only; assign a new list to replace them)."""
+        return self._layers
+
+    @layers.setter
+    def layers(self, layers: Iterable[Layer]) -> None:
+        """Replace the layers: each must be a Layer taking the previous one's outputs."""
+        if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
+            raise TypeError(f"layers must be a list of Layers, not {type(layers).__name__}")
+        new = list(layers)
+        if not new:
+            raise ValueError("an MLP needs at least one layer")
+        for i, layer in enumerate(new):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}] must be a Layer, not {type(layer).__name__}")
+            if i and layer.nin != new[i - 1].nout:
+                raise ValueError(f"layers[{i}] takes {layer.nin} inputs but layers[{i - 1}] "
+                                 f"gives {new[i - 1].nout} outputs")
+        # The C array borrows the layers' pointers: it lives beside the tuple that holds
+        # them, and both change together, so the two can never disagree.
+        self._layers = _FixedLayers(new)
+        self._array = ffi.new("mg_layer *[]", [layer._handle for layer in new])
+        self.__dict__.pop("_parameter_array", None)
+
+    @property
+    def nin(self) -> int:
+        """The number of inputs (the first layer's)."""
+        return self._layers[0].nin  # type: ignore[no-any-return]
+
+    @property
+    def nouts(self) -> list[int]:
+        """The layers' sizes (a new list)."""
+        return [layer.nout for layer in self._layers]
+
+    @property
+    def activation(self) -> str:
+        """The activation of the hidden layers (for one layer: as made, or its own)."""
+        if len(self._layers) == 1:
+            return self.__dict__.get("_activation", self._layers[0].activation)  # type: ignore[no-any-return]
+        return self._layers[0].activation  # type: ignore[no-any-return]
+
+    @property
+    def final_activation(self) -> str:
+        """The activation of the last layer."""
+        return self._layers[-1].activation  # type: ignore[no-any-return]
 
     def __call__(self, x: Sequence[Tensor | float] | Tensor | float) -> Tensor | list[Tensor]:
         """The network's outputs on `nin` inputs (Tensors or numbers), in one C call.
 
         Returns a Tensor when the last layer has one output, else a list of Tensors.
         """
-        items, values = _nodes.plain_inputs(x, self.nin)
-        nout = self.layers[-1].nout
-        out = ffi.new("mg_node *[]", nout)
+        layers = self._layers
+        items, values = _nodes.plain_inputs(x, layers[0].nin)
+        out = ffi.new("mg_node *[]", layers[-1].nout)
         if values is not None:
-            status = lib.mg_mlp_forward_batch(self._array, len(self.layers), values, 1, out)
+            nodes = call_filling(lib.mg_mlp_forward_batch, self._array, len(layers), values,
+                                 1, out, what="MLP forward")
         else:
-            nodes, temps = _nodes.input_nodes(items)
-            status = lib.mg_mlp_forward(self._array, len(self.layers), nodes, out)
-            _nodes.release_all(temps)
-        check_status(status, "MLP forward")
-        return _one_or_list(_nodes.wrap_nodes(out, 0, nout))
+            array, _keep = _nodes.input_nodes(items)
+            nodes = call_filling(lib.mg_mlp_forward, self._array, len(layers), array, out,
+                                 what="MLP forward")
+        return _one_or_list(_nodes.tensors(nodes))
 
     def forward_batch(self, X: Any) -> list[Tensor] | list[list[Tensor]]:
         """The outputs on every row of `X` in one C call, for training loops.
@@ -429,36 +615,68 @@ class MLP(Module):
         nodes are freed together, once no Tensor (and no node built on one) refers to
         any of them.
         """
-        values, batch, _keep = _batch_values(X, self.nin)
+        layers = self._layers
+        values, batch, _keep = _batch_values(X, layers[0].nin)
         if batch == 0:
             return []
-        nout = self.layers[-1].nout
+        nout = layers[-1].nout
         out = ffi.new("mg_node *[]", batch * nout)
-        check_status(lib.mg_mlp_forward_batch(self._array, len(self.layers), values, batch,
-                                              out), "MLP forward_batch")
-        flat = _nodes.wrap_nodes(out, 0, batch * nout)
+        flat = _nodes.tensors(call_filling(lib.mg_mlp_forward_batch, self._array, len(layers),
+                                           values, batch, out, what="MLP forward_batch"))
         if nout == 1:
             return flat
         return [flat[i * nout:(i + 1) * nout] for i in range(batch)]
 
     def parameters(self) -> list[Tensor]:
         """Layer by layer, neuron by neuron: the weights, then the bias."""
-        return [p for layer in self.layers for p in layer._params]
+        return [p for layer in self._layers for p in layer._params]
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 (one C call per layer)."""
-        for layer in self.layers:
+        for layer in self._layers:
             lib.mg_layer_zero_grad(layer._handle)
 
     def _config(self) -> dict[str, Any]:
-        return {"nin": self.layers[0].nin, "nouts": [layer.nout for layer in self.layers],
-                "activations": [layer.activation for layer in self.layers]}
+        return {"nin": self.nin, "nouts": self.nouts,
+                "activations": [layer.activation for layer in self._layers]}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copies and pickles: an MLP over copies of the parameters."""
+        shapes = [(layer.nin, layer.nout, layer.activation) for layer in self._layers]
+        return (_restore, (type(self), shapes, self.parameters()))
 
     def __repr__(self) -> str:
         """``MLP(2, [16, 16, 1], activation='relu', final_activation='linear')``."""
         final = ("" if self.final_activation == self.activation
                  else f", final_activation={self.final_activation!r}")
         return f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}{final})"
+
+
+def _restore(cls: type[_M], shapes: list[tuple[int, int, str]], params: list[Tensor]) -> _M:
+    """A Neuron, Layer or MLP of class `cls` with layers of `shapes` over `params`.
+
+    What `__reduce__` of each returns, so that ``copy.deepcopy`` and ``pickle`` give a
+    working model whose parameters are the copied leaves: an optimizer copied in the
+    same call (``copy.deepcopy((model, opt))``) then updates the copy's parameters.
+    """
+    model = cls.__new__(cls)
+    layers = []
+    first = 0
+    for nin, nout, activation in shapes:
+        ps = params[first:first + nout * (nin + 1)]
+        first += len(ps)
+        handle = _layer_over(nin, nout, activation, ps)
+        if isinstance(model, Neuron):
+            model._setup(handle, 0, nin, activation, ps, owner=True)
+            return model
+        layer_type = getattr(cls, "_layer_type", Layer)
+        layer = model if isinstance(model, Layer) else layer_type.__new__(layer_type)
+        layer._adopt(handle, nin, nout, activation, ps)
+        layers.append(layer)
+    if isinstance(model, MLP):
+        model._activation = shapes[0][2]
+        model.layers = layers
+    return model
 
 
 _ROW_TYPES = frozenset({list, tuple})

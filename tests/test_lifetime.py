@@ -11,7 +11,7 @@ import math
 import os
 
 from pymicrograd import Tensor, live_nodes
-from pymicrograd._core import ffi
+from pymicrograd._core import ffi, lib
 
 
 def _graph(x, y):
@@ -208,9 +208,10 @@ def test_no_reference_cycles_with_gc_disabled():
     assert live_nodes() == base
 
 
-def test_tensor_refers_only_to_its_class_and_an_untracked_pointer():
-    """A Tensor's only references are its class and a cdata pointer the collector never
-    tracks, so no cycle can pass through a Tensor (and it has no __dict__ to grow one).
+def test_tensor_refers_only_to_its_class_and_an_owning_pointer():
+    """A Tensor's only references are its class and an ffi.gc pointer, whose own are the
+    C destructor and the raw pointer: no Python object of the graph, so no cycle can pass
+    through a Tensor (and it has no __dict__ to grow one).
     """
     a = Tensor(1.0)
     b = a * 2.0
@@ -221,5 +222,6 @@ def test_tensor_refers_only_to_its_class_and_an_untracked_pointer():
         assert len(others) == 1
         (pointer,) = others
         assert isinstance(pointer, ffi.CData)
-        assert not gc.is_tracked(pointer)
-        assert gc.get_referents(pointer) == []
+        destructor, raw = gc.get_referents(pointer)
+        assert destructor is lib.mg_release
+        assert isinstance(raw, ffi.CData) and gc.get_referents(raw) == []

@@ -61,17 +61,6 @@ def _out(out: Tensor | list[Tensor]) -> Value | list[Value]:
     return cast(Value, out)
 
 
-def _adopt_layer(layer: _nn.Layer) -> Layer:
-    """Make a `pymicrograd.nn.Layer` a compat `Layer`: Value parameters, compat Neurons."""
-    layer.__class__ = Layer
-    params = _as_values(layer._params)
-    step = layer.nin + 1
-    layer.neurons = [Neuron._view(layer._handle, j, layer.nin, layer.activation,
-                                  params[j * step:(j + 1) * step])  # type: ignore[arg-type]
-                     for j in range(layer.nout)]
-    return cast(Layer, layer)
-
-
 class Module(_nn.Module):
     """micrograd's base class: ``parameters()`` and ``zero_grad()``.
 
@@ -88,14 +77,10 @@ class Neuron(Module, _nn.Neuron):
     the bias Value.
     """
 
-    w: list[Value]  # type: ignore[assignment]
-    b: Value
-
     def __init__(self, nin: int, nonlin: bool = True) -> None:
         """`nin` weights from ``random.uniform(-1, 1)`` and a bias of 0, as in micrograd."""
         _nn.Neuron.__init__(self, nin, _activation(nonlin))
-        self.w = _as_values(self.w)  # type: ignore[arg-type]
-        self.b.__class__ = Value
+        _as_values(_nn.Neuron.parameters(self))
 
     @property
     def nonlin(self) -> bool:
@@ -108,7 +93,7 @@ class Neuron(Module, _nn.Neuron):
 
     def parameters(self) -> list[Value]:  # type: ignore[override]
         """The weights, then the bias."""
-        return [*self.w, self.b]
+        return cast("list[Value]", _nn.Neuron.parameters(self))
 
     def __repr__(self) -> str:
         """``ReLUNeuron(2)`` or ``LinearNeuron(2)``."""
@@ -118,7 +103,7 @@ class Neuron(Module, _nn.Neuron):
 class Layer(Module, _nn.Layer):
     """micrograd's layer: `nout` Neurons (``.neurons``) over the same `nin` inputs."""
 
-    neurons: list[Neuron]  # type: ignore[assignment]
+    _neuron_type = Neuron  # type: ignore[assignment]
 
     def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
         """`nout` neurons made like ``Neuron(nin, **kwargs)``: ``nonlin`` (default True)."""
@@ -127,7 +112,10 @@ class Layer(Module, _nn.Layer):
             raise TypeError(f"Neuron() got an unexpected keyword argument "
                             f"{sorted(unknown)[0]!r}")
         _nn.Layer.__init__(self, nin, nout, _activation(kwargs.get("nonlin", True)))
-        _adopt_layer(self)
+
+    def _adopt(self, handle: Any, nin: int, nout: int, activation: str,
+               params: Sequence[Tensor]) -> None:
+        _nn.Layer._adopt(self, handle, nin, nout, activation, _as_values(list(params)))
 
     def __call__(self, x: _Inputs) -> Value | list[Value]:  # type: ignore[override]
         """The outputs on `nin` inputs: a Value if `nout` is 1, else a list of Values."""
@@ -148,12 +136,11 @@ class MLP(Module, _nn.MLP):
     ``layers`` lists its `Layer` objects. A forward pass is one C call.
     """
 
-    layers: list[Layer]  # type: ignore[assignment]
+    _layer_type = Layer  # type: ignore[assignment]
 
     def __init__(self, nin: int, nouts: list[int]) -> None:
         """``Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1)`` for ``sz = [nin] + nouts``."""
         _nn.MLP.__init__(self, nin, nouts, "relu", "linear", seed=None)
-        self.layers = [_adopt_layer(layer) for layer in self.layers]
 
     def __call__(self, x: _Inputs) -> Value | list[Value]:  # type: ignore[override]
         """The outputs on `nin` inputs: a Value if the last layer has one, else a list."""
