@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, Callable
 
 from ._core import ffi, lib, owned
@@ -52,6 +53,15 @@ def tensors(nodes: Iterable[Any]) -> list[Tensor]:
     return out
 
 
+def _check_ordered(xs: object, what: str) -> None:
+    """TypeError for a dict or a set: no order pairs their items with anything.
+
+    (Iterating a dict would also give its keys, not its values.)
+    """
+    if isinstance(xs, (Mapping, AbstractSet)):
+        raise TypeError(f"{what} must be a list in order, not a {type(xs).__name__}")
+
+
 def as_tensors(xs: Tensor | Iterable[Tensor], what: str) -> list[Tensor]:
     """`xs` as a non-empty list of Tensors; a single Tensor is a list of one.
 
@@ -60,6 +70,7 @@ def as_tensors(xs: Tensor | Iterable[Tensor], what: str) -> list[Tensor]:
     """
     if isinstance(xs, Tensor):
         return [xs]
+    _check_ordered(xs, what)
     if isinstance(xs, (str, bytes)) or not isinstance(xs, Iterable):
         raise TypeError(f"{what} must be a Tensor or a list of Tensors, "
                         f"not {type(xs).__name__}")
@@ -95,6 +106,7 @@ def as_floats(xs: object, what: str, *, finite: bool = False) -> list[float]:
     number (a Tensor is not: it would silently become a constant), and ValueError for
     a non-finite element when `finite` is set.
     """
+    _check_ordered(xs, what)
     if isinstance(xs, numbers.Real):
         items: list[object] = [xs]
     elif isinstance(xs, (str, bytes)) or not isinstance(xs, Iterable):
@@ -121,6 +133,7 @@ def _input_list(x: object, nin: int) -> list[object]:
     A single Tensor or number stands for one input, so that a layer with one output
     can feed a layer with one input directly.
     """
+    _check_ordered(x, "inputs")
     if isinstance(x, (Tensor, numbers.Real)):
         items: list[object] = [x]
     elif isinstance(x, (str, bytes)) or not isinstance(x, Iterable):

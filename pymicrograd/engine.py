@@ -181,27 +181,27 @@ class Tensor:
 
     def tanh(self) -> Tensor:
         """Hyperbolic tangent; tanh(400) is exactly 1.0 with gradient 0."""
-        return _make(self, lib.mg_tanh, self._node)
+        return _unary(self, lib.mg_tanh)
 
     def relu(self) -> Tensor:
         """max(self, 0); the gradient at exactly 0 is 0, as in PyTorch."""
-        return _make(self, lib.mg_relu, self._node)
+        return _unary(self, lib.mg_relu)
 
     def exp(self) -> Tensor:
         """e raised to self."""
-        return _make(self, lib.mg_exp, self._node)
+        return _unary(self, lib.mg_exp)
 
     def log(self) -> Tensor:
         """Natural logarithm: -inf at 0 and nan below 0 (IEEE, as in PyTorch)."""
-        return _make(self, lib.mg_log, self._node)
+        return _unary(self, lib.mg_log)
 
     def sigmoid(self) -> Tensor:
         """1 / (1 + e**-self), computed without overflow for any input."""
-        return _make(self, lib.mg_sigmoid, self._node)
+        return _unary(self, lib.mg_sigmoid)
 
     def __neg__(self) -> Tensor:
         """-self."""
-        return _make(self, lib.mg_neg, self._node)
+        return _unary(self, lib.mg_neg)
 
     def __pos__(self) -> Tensor:
         """+self is self."""
@@ -212,7 +212,7 @@ class Tensor:
 
     def __add__(self, other: Tensor | Number) -> Tensor:
         """self + other."""
-        # Inlined _make: see _core.py for why the node is taken in exactly this way.
+        # _binary inlined (the hot path): see _core.py for why the node is taken so.
         t = type(other)
         out = _new(self.__class__)
         if t is float or t is int:
@@ -237,26 +237,26 @@ class Tensor:
         """self - other."""
         t = type(other)
         if t is float or t is int:
-            return _make(self, _add_c, self._node, -other)
+            return _binary(self, _add_c, self._node, -other)
         if t is Tensor or isinstance(other, Tensor):
-            return _make(self, _sub, self._node, other._node)  # type: ignore[union-attr]
+            return _binary(self, _sub, self._node, other._node)  # type: ignore[union-attr]
         c = _as_number(other)
         if c is None:
             return NotImplemented
-        return _make(self, _add_c, self._node, -c)
+        return _binary(self, _add_c, self._node, -c)
 
     def __rsub__(self, other: Tensor | Number) -> Tensor:
         """other - self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
-            return _make(self, _sub, other._node, self._node)
+            return _binary(self, _sub, other._node, self._node)
         c = _as_number(other)
         if c is None:
             return NotImplemented
-        return _make(self, _rsub_c, c, self._node)
+        return _binary(self, _rsub_c, c, self._node)
 
     def __mul__(self, other: Tensor | Number) -> Tensor:
         """self * other."""
-        # Inlined _make: see _core.py for why the node is taken in exactly this way.
+        # _binary inlined (the hot path): see _core.py for why the node is taken so.
         t = type(other)
         out = _new(self.__class__)
         if t is float or t is int:
@@ -280,38 +280,38 @@ class Tensor:
     def __truediv__(self, other: Tensor | Number) -> Tensor:
         """self / other; x / 0 is inf or nan as in IEEE."""
         if isinstance(other, Tensor):
-            return _make(self, _div, self._node, other._node)
+            return _binary(self, _div, self._node, other._node)
         c = _as_number(other)
         if c is None:
             return NotImplemented
-        return _make(self, _div_c, self._node, c)
+        return _binary(self, _div_c, self._node, c)
 
     def __rtruediv__(self, other: Tensor | Number) -> Tensor:
         """other / self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
-            return _make(self, _div, other._node, self._node)
+            return _binary(self, _div, other._node, self._node)
         c = _as_number(other)
         if c is None:
             return NotImplemented
-        return _make(self, _rdiv_c, c, self._node)
+        return _binary(self, _rdiv_c, c, self._node)
 
     def __pow__(self, other: Tensor | Number) -> Tensor:
         """self ** other; with a Tensor exponent, d/d(other) is self**other * ln(self)."""
         if isinstance(other, Tensor):
-            return _make(self, _pow, self._node, other._node)
+            return _binary(self, _pow, self._node, other._node)
         c = _as_number(other)
         if c is None:
             return NotImplemented
-        return _make(self, _pow_c, self._node, c)
+        return _binary(self, _pow_c, self._node, c)
 
     def __rpow__(self, other: Tensor | Number) -> Tensor:
         """other ** self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
-            return _make(self, _pow, other._node, self._node)
+            return _binary(self, _pow, other._node, self._node)
         c = _as_number(other)
         if c is None:
             return NotImplemented
-        return _make(self, _rpow_c, c, self._node)
+        return _binary(self, _rpow_c, c, self._node)
 
     # ---- identity and printing -------------------------------------------------------
 
@@ -334,10 +334,20 @@ class Tensor:
         return f"Tensor(value={_short(self.value)}, gradient={_short(self.gradient)})"
 
 
-def _make(like: _T, fn: Callable[..., Any], *args: Any) -> _T:
-    """A new Tensor of like's class holding the node ``fn(*args)`` makes in C."""
+def _unary(x: _T, fn: Callable[[Any], Any]) -> _T:
+    """A new Tensor of x's class holding the node ``fn(x)`` makes in C."""
+    out = _new(x.__class__)
+    node, = _map(fn, (x._node,))   # taken as _core.owned takes a result
+    if not node:
+        raise _out_of_memory()
+    out._node = _gc(node, _release)
+    return out
+
+
+def _binary(like: _T, fn: Callable[[Any, Any], Any], a: Any, b: Any) -> _T:
+    """A new Tensor of like's class holding the node ``fn(a, b)`` makes in C."""
     out = _new(like.__class__)
-    node, = _map(fn, *zip(args))   # taken as _core.owned takes a result
+    node, = _map(fn, (a,), (b,))   # taken as _core.owned takes a result
     if not node:
         raise _out_of_memory()
     out._node = _gc(node, _release)

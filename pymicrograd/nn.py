@@ -28,7 +28,8 @@ import numbers
 import operator
 import os
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from itertools import chain
 from typing import Any, Callable, TypeVar, Union
 
@@ -699,7 +700,7 @@ def _batch_values(X: Any, nin: int) -> tuple[Any, int, Any]:
         if arr.shape[0] == 0:
             return None, 0, None
         return ffi.from_buffer("double[]", arr), arr.shape[0], arr
-    if isinstance(X, (str, bytes)) or not isinstance(X, Iterable):
+    if isinstance(X, (str, bytes, Mapping, AbstractSet)) or not isinstance(X, Iterable):
         raise TypeError(f"X must be a list of rows or a 2-D array, not {type(X).__name__}")
     rows = list(X)
     if not rows:
