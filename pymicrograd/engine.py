@@ -10,6 +10,7 @@ never form reference cycles and Python's cycle collector never has to look at a 
 from __future__ import annotations
 
 import numbers
+from itertools import starmap
 from typing import Any, Callable, TypeVar, Union
 
 from ._core import check_status, ffi, lib, node_address, owned
@@ -24,6 +25,7 @@ _T = TypeVar("_T", bound="Tensor")
 # Looked up once: every op below is on the hot path of graph building.
 _new = object.__new__
 _map = map
+_starmap = starmap
 _gc = ffi.gc
 _release = lib.mg_release
 _leaf = lib.mg_leaf
@@ -216,14 +218,14 @@ class Tensor:
         t = type(other)
         out = _new(self.__class__)
         if t is float or t is int:
-            node, = _map(_add_c, (self._node,), (other,))
+            node, = _starmap(_add_c, ((self._node, other),))
         elif t is Tensor or isinstance(other, Tensor):
-            node, = _map(_add, (self._node,), (other._node,))  # type: ignore[union-attr]
+            node, = _starmap(_add, ((self._node, other._node),))  # type: ignore[union-attr]
         else:
             c = _as_number(other)
             if c is None:
                 return NotImplemented
-            node, = _map(_add_c, (self._node,), (c,))
+            node, = _starmap(_add_c, ((self._node, c),))
         if not node:
             raise _out_of_memory()
         out._node = _gc(node, _release)
@@ -260,14 +262,14 @@ class Tensor:
         t = type(other)
         out = _new(self.__class__)
         if t is float or t is int:
-            node, = _map(_mul_c, (self._node,), (other,))
+            node, = _starmap(_mul_c, ((self._node, other),))
         elif t is Tensor or isinstance(other, Tensor):
-            node, = _map(_mul, (self._node,), (other._node,))  # type: ignore[union-attr]
+            node, = _starmap(_mul, ((self._node, other._node),))  # type: ignore[union-attr]
         else:
             c = _as_number(other)
             if c is None:
                 return NotImplemented
-            node, = _map(_mul_c, (self._node,), (c,))
+            node, = _starmap(_mul_c, ((self._node, c),))
         if not node:
             raise _out_of_memory()
         out._node = _gc(node, _release)
@@ -347,7 +349,7 @@ def _unary(x: _T, fn: Callable[[Any], Any]) -> _T:
 def _binary(like: _T, fn: Callable[[Any, Any], Any], a: Any, b: Any) -> _T:
     """A new Tensor of like's class holding the node ``fn(a, b)`` makes in C."""
     out = _new(like.__class__)
-    node, = _map(fn, (a,), (b,))   # taken as _core.owned takes a result
+    node, = _starmap(fn, ((a, b),))   # taken as _core.owned takes a result
     if not node:
         raise _out_of_memory()
     out._node = _gc(node, _release)
