@@ -7,7 +7,8 @@ Commands (``python -m pymicrograd COMMAND --help`` for each one's options):
   the loss, then the predictions are printed beside the targets.
 - ``moons``: karpathy's micrograd demo. 100 two-moons points, ``MLP(2, [16, 16, 1])``
   (ReLU, linear score), SVM max-margin loss + 1e-4 L2, SGD with lr 1.0 - 0.9k/100 for
-  100 steps; prints the accuracy as it goes and saves a decision-boundary plot.
+  100 steps (1.0 - 0.9k/N for N steps); prints the accuracy as it goes and saves a
+  decision-boundary plot.
 - ``spirals`` and ``yinyang``: three-class problems trained with a softmax
   cross-entropy loss and Adam.
 - ``neuron``: one neuron, o = tanh(x1*w1 + x2*w2 + b): every node of its graph with
@@ -16,6 +17,10 @@ Commands (``python -m pymicrograd COMMAND --help`` for each one's options):
 Every training command takes ``--save PATH`` (write the trained parameters as a JSON
 state dict) and ``--load PATH`` (start from saved parameters; with ``--steps 0`` it only
 evaluates). Plots need matplotlib: ``pip install "pymicrograd[plot]"``.
+
+Bad arguments, and output paths that cannot be written, are usage errors (exit status
+2) before any training. Output cut short by a closed pipe (``| head``) ends the run
+quietly with exit status 141, as a program killed by SIGPIPE reports.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -44,6 +50,9 @@ SEED_YS = [1.0, -1.0, -1.0, 1.0]
 """The seed notebook's desired targets."""
 
 PLOT_HINT = 'pip install "pymicrograd[plot]"'
+
+EXIT_BROKEN_PIPE = 128 + 13
+"""The exit status when stdout's reader goes away: a shell's status for SIGPIPE (13)."""
 
 
 class CommandError(Exception):
@@ -119,8 +128,9 @@ def _plot_regions(path: str, X: Sequence[Sequence[float]], labels: Sequence[floa
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     try:
-        fig.savefig(path)
-    except OSError as e:
+        # the format is the extension, checked before training (see _plot_path)
+        fig.savefig(path, format=os.path.splitext(path)[1][1:].lower())
+    except (OSError, RuntimeError) as e:  # RuntimeError: pgf without LaTeX, for one
         raise CommandError(f"cannot save the plot to {path}: {e}") from e
     finally:
         plt.close(fig)
@@ -178,7 +188,7 @@ def run_moons(args: argparse.Namespace) -> int:
     opt = SGD(params, lr=1.0)
     print(f"Training MLP(2, [16, 16, 1]) (relu, linear score) on {len(X)} two-moons points "
           f"(noise {args.noise:g}, seed {args.seed}): SVM max-margin loss + "
-          f"{args.alpha:g} L2, SGD lr 1.0 - 0.9k/100, {args.steps} steps")
+          f"{args.alpha:g} L2, SGD lr 1.0 - 0.9k/{args.steps}, {args.steps} steps")
     bar = Progress(args.steps)
     t0 = time.perf_counter()
     for k in range(args.steps):
@@ -186,7 +196,9 @@ def run_moons(args: argparse.Namespace) -> int:
         loss = hinge_loss(scores, y) + l2_penalty(model, args.alpha)
         opt.zero_grad()
         loss.backward()
-        opt.lr = 1.0 - 0.9 * k / 100
+        # the demo's decay from 1.0 towards 0.1 (1.0 - 0.9k/100 over its 100 steps),
+        # stretched over the whole run so that it stays positive for any --steps
+        opt.lr = 1.0 - 0.9 * k / args.steps
         opt.step()
         acc = _sign_accuracy([s.value for s in scores], y)
         bar.update(k + 1, f"loss {loss.value:.4f}, accuracy {acc:.0%}")
@@ -343,22 +355,37 @@ _finite.__name__ = _non_negative.__name__ = "float"
 _seed32.__name__ = "int"
 
 
-def _add_io(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--save", metavar="PATH",
+class _BeforeCommand(argparse.Action):
+    """Store the option, and note in ``given_before_command`` that it was given.
+
+    The top-level options are the seed's, for when there is no command. Given before a
+    command (``--steps 5 moons``), argparse would let the command's defaults replace
+    them without a word; the note lets `main` make that a usage error instead.
+    """
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        given = getattr(namespace, "given_before_command", [])
+        namespace.given_before_command = [*given, option_string]
+
+
+def _add_io(p: argparse.ArgumentParser, action: Any = "store") -> None:
+    p.add_argument("--save", metavar="PATH", action=action,
                    help="write the trained parameters to PATH (a JSON state dict)")
-    p.add_argument("--load", metavar="PATH",
+    p.add_argument("--load", metavar="PATH", action=action,
                    help="start from parameters saved with --save (with --steps 0: only "
                         "evaluate them)")
 
 
-def _add_seed_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=int, default=0,
+def _add_seed_options(p: argparse.ArgumentParser, action: Any = "store") -> None:
+    p.add_argument("--seed", type=int, default=0, action=action,
                    help="seed of the initial weights (default: %(default)s)")
-    p.add_argument("--steps", type=_steps, default=100,
+    p.add_argument("--steps", type=_steps, default=100, action=action,
                    help="number of SGD steps (default: %(default)s)")
-    p.add_argument("--lr", type=_finite, default=0.1,
+    p.add_argument("--lr", type=_non_negative, default=0.1, action=action,
                    help="SGD learning rate (default: %(default)s)")
-    _add_io(p)
+    _add_io(p, action)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -370,7 +397,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Run 'python -m pymicrograd COMMAND --help' for a command's options. "
         f"Plots need matplotlib: {PLOT_HINT}",
     )
-    _add_seed_options(top)
+    _add_seed_options(top, _BeforeCommand)
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
     seed = sub.add_parser(
@@ -384,7 +411,8 @@ def _parser() -> argparse.ArgumentParser:
         "moons", help="karpathy's micrograd demo: two moons, SVM loss, decision boundary",
         description="micrograd's demo: two-moons points (sklearn's make_moons with "
         "np.random.seed(SEED), reproduced without numpy), MLP(2, [16, 16, 1]) with ReLU "
-        "and a linear score, SVM max-margin loss + L2, SGD with lr 1.0 - 0.9k/100. "
+        "and a linear score, SVM max-margin loss + L2, SGD with lr 1.0 - 0.9k/STEPS "
+        "(the demo's 1.0 - 0.9k/100). "
         "Saves a decision-boundary plot (needs matplotlib).",
         epilog=f"Plots need matplotlib: {PLOT_HINT}")
     moons.add_argument("--steps", type=_steps, default=100,
@@ -396,7 +424,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="number of points (default: %(default)s)")
     moons.add_argument("--noise", type=_non_negative, default=0.1,
                        help="standard deviation of the noise (default: %(default)s)")
-    moons.add_argument("--alpha", type=_finite, default=1e-4,
+    moons.add_argument("--alpha", type=_non_negative, default=1e-4,
                        help="L2 penalty weight (default: %(default)s)")
     moons.add_argument("--plot", metavar="PATH", default="moons.png",
                        help="save the decision boundary here (default: %(default)s)")
@@ -415,7 +443,7 @@ def _parser() -> argparse.ArgumentParser:
             epilog=f"Plots need matplotlib: {PLOT_HINT}")
         p.add_argument("--steps", type=_steps, default=default_steps,
                        help="number of Adam steps (default: %(default)s)")
-        p.add_argument("--lr", type=_finite, default=default_lr,
+        p.add_argument("--lr", type=_non_negative, default=default_lr,
                        help="Adam learning rate (default: %(default)s)")
         p.add_argument("--seed", type=int, default=0,
                        help="seed of the data and the initial weights (default: %(default)s)")
@@ -426,7 +454,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "spirals":
             p.add_argument("--noise", type=_non_negative, default=0.2,
                            help="noise on the spiral angle (default: %(default)s)")
-        p.add_argument("--alpha", type=_finite, default=0.0,
+        p.add_argument("--alpha", type=_non_negative, default=0.0,
                        help="L2 penalty weight (default: %(default)s)")
         p.add_argument("--plot", metavar="PATH", default=f"{name}.png",
                        help="save the class regions here (default: %(default)s)")
@@ -438,6 +466,8 @@ def _parser() -> argparse.ArgumentParser:
         "neuron", help="one neuron's graph with every value and gradient",
         description="Build o = tanh(x1*w1 + x2*w2 + b), backpropagate, and print the "
         "value and gradient of every node.")
+    for command_parser in sub.choices.values():  # for usage errors found after parsing
+        command_parser.set_defaults(command_parser=command_parser)
     return top
 
 
@@ -451,11 +481,103 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors for what argparse cannot see alone, before any training starts.
+
+    Options given before a command, a plot format matplotlib cannot write, and
+    ``--save``/``--plot`` paths that cannot be written (found after training, they
+    would cost the run). A ``--plot`` path without an extension gets matplotlib's
+    default one, so that the path reported is the file written.
+    """
+    given = getattr(args, "given_before_command", [])
+    if args.command is not None and given:
+        parser.error(f"{', '.join(given)} given before the command {args.command!r}: "
+                     f"options go after it (python -m pymicrograd {args.command} {given[0]} "
+                     "...)")
+    command_parser = getattr(args, "command_parser", parser)
+    for option in ("save", "plot"):
+        _check_writable(command_parser, option, getattr(args, option, None))
+    if getattr(args, "plot", None):
+        plot = _plot_path(command_parser, args.plot)
+        if plot != args.plot:  # an extension was added: another file
+            _check_writable(command_parser, "plot", plot)
+        args.plot = plot
+
+
+def _check_writable(parser: argparse.ArgumentParser, option: str, path: str | None) -> None:
+    """A usage error if `path` (given to --`option`) cannot be written."""
+    problem = path and _unwritable(path)
+    if problem:
+        parser.error(f"argument --{option}: cannot write {path}: {problem}")
+
+
+def _plot_path(parser: argparse.ArgumentParser, path: str) -> str:
+    """`path` with a format matplotlib can write (its default one if none is given).
+
+    Without matplotlib the path is returned as it is: the command then trains, and says
+    how to get plots instead of saving one.
+    """
+    try:
+        matplotlib = importlib.import_module("matplotlib")
+        backend_bases = importlib.import_module("matplotlib.backend_bases")
+    except ImportError:
+        return path
+    ext = os.path.splitext(path)[1][1:].lower()
+    if not ext:  # what savefig itself would do, made visible in the path
+        return f"{path.rstrip('.')}.{matplotlib.rcParams['savefig.format']}"
+    supported = sorted(backend_bases.FigureCanvasBase.get_supported_filetypes())
+    if ext not in supported:
+        parser.error(f"argument --plot: matplotlib cannot save a plot as .{ext}; it "
+                     f"supports {', '.join(supported)}")
+    return path
+
+
+def _unwritable(path: str) -> str | None:
+    """Why a file cannot be written at `path`, or None if it looks writable.
+
+    Nothing is created: the folder must exist and be writable (a save writes a
+    temporary file there), and an existing `path` must be a writable file.
+    """
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        return "it is a folder"
+    if not os.path.isdir(folder):
+        return f"there is no folder {folder}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    if os.path.exists(target) and not os.access(target, os.W_OK):
+        return "the file is not writable"
+    return None
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that exiting does not flush into the pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor (a StringIO): nothing to flush
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
-    args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        try:
+            parser = _parser()
+            args = parser.parse_args(argv)
+            _check_arguments(parser, args)
+            return COMMANDS[args.command](args)
+        finally:
+            # A closed pipe shows at the latest here (also after --help's SystemExit),
+            # rather than at exit, where Python would report it in a message of its own.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (| head) has what it wanted: end quietly, like a program killed
+        # by SIGPIPE, with its exit status, since the run did not finish.
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except CommandError as e:
         print(f"python -m pymicrograd: error: {e}", file=sys.stderr)
         return 2
