@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -292,6 +293,28 @@ def test_a_closed_pipe_ends_quietly_with_the_sigpipe_status(argv: list[str]) -> 
         os.close(write_end)
     assert run.stderr == ""  # no traceback, no "Exception ignored" message
     assert run.returncode == 128 + 13  # what a shell reports for a program SIGPIPE ended
+
+
+# ---- the package's structure ---------------------------------------------------------------
+
+
+def test_every_training_command_trains_through_the_one_loop(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from pymicrograd.cli import training
+
+    optimizers = []
+    loop = training.train
+
+    def spy(recipe: Any, optimizer: Any, steps: int) -> None:
+        optimizers.append(type(optimizer).__name__)
+        loop(recipe, optimizer, steps)
+
+    monkeypatch.setattr(training, "train", spy)
+    for argv in (["--steps", "2"], ["seed", "--steps", "2"],
+                 *([command, "--steps", "2", "--no-plot"]
+                   for command in ("moons", "spirals", "yinyang"))):
+        assert run_main(capsys, *argv)[0] == 0
+    assert optimizers == ["SGD", "SGD", "SGD", "Adam", "Adam"]
 
 
 # ---- the progress bar -------------------------------------------------------------------
