@@ -4,7 +4,8 @@ The data, the network, its initial weights, the loss and the learning-rate sched
 are the demo's: ``make_moons(100, noise=0.1)`` after ``np.random.seed(1337)``
 (reproduced without numpy), ``MLP(2, [16, 16, 1])`` with ReLU hidden layers and a
 linear score after ``random.seed(1337)``, max-margin loss + 1e-4 L2, 100 SGD steps
-with lr = 1.0 - 0.9k/100.
+with lr = 1.0 - 0.9k/100 (for other step counts, 1.0 - 0.9k/steps: the same decay over
+the whole run, never negative).
 
 Two ways to write the same training step:
 
@@ -47,12 +48,12 @@ def loss_seed_style(model: MLP, X: list[list[float]], y: list[float]) -> tuple[T
 
 
 def train_seed_style(model: MLP, X: list[list[float]], y: list[float], steps: int) -> None:
-    """The demo's training loop, verbatim but for the names."""
+    """The demo's training loop, verbatim but for the names and the lr over `steps`."""
     for k in range(steps):
         total_loss, acc = loss_seed_style(model, X, y)
         model.zero_grad()
         total_loss.backward()
-        learning_rate = 1.0 - 0.9 * k / 100
+        learning_rate = 1.0 - 0.9 * k / steps
         for p in model.parameters():
             p.value -= learning_rate * p.gradient
         if k % 10 == 0:
@@ -68,7 +69,7 @@ def train_batched(model: MLP, X: list[list[float]], y: list[float], steps: int) 
         total_loss = hinge_loss(scores, y) + l2_penalty(model, ALPHA)
         opt.zero_grad()
         total_loss.backward()
-        opt.lr = 1.0 - 0.9 * k / 100
+        opt.lr = 1.0 - 0.9 * k / steps
         opt.step()
         if k % 10 == 0:
             acc = sum((yi > 0) == (s.value > 0) for yi, s in zip(y, scores)) / len(y)

@@ -23,7 +23,6 @@ MLP(3, [4, 4, 1], activation='tanh')
 
 from __future__ import annotations
 
-import json
 import numbers
 import operator
 import os
@@ -33,7 +32,7 @@ from collections.abc import Set as AbstractSet
 from itertools import chain
 from typing import Any, Callable, TypeVar, Union
 
-from . import _nodes
+from . import _nodes, _state_file
 from ._core import call_filling, ffi, lib, owned
 from .engine import Tensor
 
@@ -254,7 +253,7 @@ class Module:
 
         Raises ValueError, changing nothing, when `state` does not fit: not a state
         dict, another type of model, another shape or activation, another number of
-        parameters, or a value that is not a number.
+        parameters, or a value that is not a finite number.
         """
         if not isinstance(state, dict):
             raise ValueError(f"a state dict must be a dict, not {type(state).__name__}")
@@ -278,28 +277,25 @@ class Module:
         if len(values) != len(params):
             raise ValueError(f"the state dict has {len(values)} parameters, "
                              f"this {name} has {len(params)}")
-        checked = []
-        for i, v in enumerate(values):
-            if isinstance(v, bool) or not isinstance(v, numbers.Real):
-                raise ValueError(f"the state dict's parameters[{i}] is not a number: {v!r}")
-            checked.append(float(v))
+        checked = _state_file.parameter_values(values)
         for p, v in zip(params, checked):
             p.value = v
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write `state_dict()` to a JSON file at `path`."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.state_dict(), f)
-            f.write("\n")
+        """Write `state_dict()` to a JSON file at `path`, atomically.
+
+        A failed save leaves any previous file at `path` as it was. A parameter that
+        is NaN or infinite is a ValueError naming it, and nothing is written.
+        """
+        _state_file.write(path, self.state_dict())
 
     def load(self, path: str | os.PathLike[str]) -> None:
-        """Load parameter values saved by `save` (ValueError if the file does not fit)."""
-        with open(path, encoding="utf-8") as f:
-            try:
-                state = json.load(f)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{os.fspath(path)!r} is not a JSON state dict: {e}") from e
-        self.load_state_dict(state)
+        """Load parameter values saved by `save`.
+
+        ValueError, changing nothing, if the file is not strict JSON (no NaN, no
+        Infinity, no number beyond a float; the message names the key) or does not fit.
+        """
+        self.load_state_dict(_state_file.read(path))
 
     def __repr__(self) -> str:
         """The class name and the number of parameters."""

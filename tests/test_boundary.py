@@ -207,6 +207,6 @@ def test_a_loss_over_more_terms_than_a_node_can_hold_is_a_value_error():
     """Every loss checks its term count with this one helper before calling C (2**24
     real Tensors would take gigabytes, so the helper is called with the count)."""
     losses._check_count("sse_loss", 2 ** 24 - 1, "terms")
-    with pytest.raises(ValueError, match="sse_loss: 16777216 terms, above the limit of "
-                                         "16777215 [(]MG_MAX_CHILDREN"):
+    with pytest.raises(ValueError, match=r"sse_loss: 16777216 terms, above the limit of "
+                                         r"16777215 \(MG_MAX_CHILDREN"):
         losses._check_count("sse_loss", 2 ** 24, "terms")

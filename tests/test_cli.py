@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,6 +199,122 @@ def test_load_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str
     garbage.write_text("{not json")
     status, _, err = run_main(capsys, "--load", str(garbage))
     assert status == 2 and "not a JSON state dict" in err
+
+
+# ---- bad arguments and outputs are usage errors before training --------------------------
+
+
+def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """The error line of a usage error (exit status 2) that happened before any training."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2
+    assert out == ""  # nothing trained, nothing printed
+    assert err.startswith("usage: python -m pymicrograd") and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert "error: " in last
+    return last
+
+
+@pytest.mark.parametrize("argv", [["--lr", "-1"], ["seed", "--lr", "-1"],
+                                  ["spirals", "--lr", "-0.5"], ["yinyang", "--lr", "-1"],
+                                  ["moons", "--alpha", "-1"], ["spirals", "--alpha", "-1"]])
+def test_a_negative_learning_rate_or_penalty_is_a_usage_error(
+        argv: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a command that did train would plot into the folder
+    option = argv[-2]
+    assert f"argument {option}: must be >= 0, got {argv[-1]}" in usage_error(capsys, *argv)
+
+
+@pytest.mark.parametrize("argv", [["--steps", "5", "moons"], ["--seed", "3", "seed"],
+                                  ["--save", "x.json", "spirals"], ["--lr", "1", "neuron"]])
+def test_options_before_the_command_are_a_usage_error(
+        argv: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # they were silently replaced by the command's defaults (--steps 5 moons ran 100)
+    monkeypatch.chdir(tmp_path)
+    error = usage_error(capsys, *argv)
+    assert f"{argv[0]} given before the command {argv[2]!r}: options go after it" in error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_moons_trains_any_number_of_steps_and_saves(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # lr 1.0 - 0.9k/100 went negative at step 112 and the run crashed before --save
+    path = tmp_path / "moons.json"
+    status, out, err = run_main(capsys, "moons", "--steps", "150", "--no-plot",
+                                "--save", str(path))
+    assert status == 0, err
+    assert "SGD lr 1.0 - 0.9k/150, 150 steps" in out
+    assert f"saved parameters to {path}" in out and path.exists()
+
+
+def test_a_plot_path_without_extension_reports_the_file_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import matplotlib  # noqa: F401  (the test extra installs it: a plot must not skip)
+    status, out, _ = run_main(capsys, "moons", "--steps", "1", "--plot", str(tmp_path / "b"))
+    assert status == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["b.png"]
+    assert f"decision boundary saved to {tmp_path / 'b.png'}" in out
+
+
+def test_a_plot_format_matplotlib_cannot_write_is_a_usage_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import matplotlib  # noqa: F401  (the supported formats come from matplotlib)
+    error = usage_error(capsys, "spirals", "--plot", str(tmp_path / "regions.foo"))
+    assert "argument --plot: matplotlib cannot save a plot as .foo" in error
+    assert "png" in error and "svg" in error and "pdf" in error
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["--save", "--plot"])
+@pytest.mark.parametrize(("where", "problem"), [("missing/out.png", "there is no folder"),
+                                                (".", "it is a folder")])
+def test_an_output_path_that_cannot_be_written_is_a_usage_error_before_training(
+        option: str, where: str, problem: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / where
+    error = usage_error(capsys, "moons", option, str(path))
+    assert f"argument {option}: cannot write {path}: {problem}" in error
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+@pytest.mark.parametrize("argv", [["moons", "--no-plot", "--steps", "5"], ["--steps", "5"]])
+def test_a_closed_pipe_ends_quietly_with_the_sigpipe_status(argv: list[str]) -> None:
+    # as with `| head` once head has its lines: the reading end is already closed
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        run = subprocess.run([sys.executable, "-m", "pymicrograd", *argv], stdout=write_end,
+                             stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    finally:
+        os.close(write_end)
+    assert run.stderr == ""  # no traceback, no "Exception ignored" message
+    assert run.returncode == 128 + 13  # what a shell reports for a program SIGPIPE ended
+
+
+# ---- the package's structure ---------------------------------------------------------------
+
+
+def test_every_training_command_trains_through_the_one_loop(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from pymicrograd.cli import training
+
+    optimizers = []
+    loop = training.train
+
+    def spy(recipe: Any, optimizer: Any, steps: int) -> None:
+        optimizers.append(type(optimizer).__name__)
+        loop(recipe, optimizer, steps)
+
+    monkeypatch.setattr(training, "train", spy)
+    for argv in (["--steps", "2"], ["seed", "--steps", "2"],
+                 *([command, "--steps", "2", "--no-plot"]
+                   for command in ("moons", "spirals", "yinyang"))):
+        assert run_main(capsys, *argv)[0] == 0
+    assert optimizers == ["SGD", "SGD", "SGD", "Adam", "Adam"]
 
 
 # ---- the progress bar -------------------------------------------------------------------

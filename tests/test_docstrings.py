@@ -17,7 +17,10 @@ import pytest
 
 MODULES = ["pymicrograd", "pymicrograd.engine", "pymicrograd.nn", "pymicrograd.losses",
            "pymicrograd.optim", "pymicrograd.viz", "pymicrograd.datasets",
-           "pymicrograd.interop", "pymicrograd.compat.engine", "pymicrograd.compat.nn"]
+           "pymicrograd.interop", "pymicrograd.compat.engine", "pymicrograd.compat.nn",
+           "pymicrograd.cli", "pymicrograd.cli.parsing", "pymicrograd.cli.recipes",
+           "pymicrograd.cli.training", "pymicrograd.cli.plotting", "pymicrograd.cli.neuron",
+           "pymicrograd.cli.errors"]
 
 
 def _attribute_docstrings(module: object) -> set[str]:
