@@ -306,3 +306,17 @@ int mg_backward(mg_node *root)
     mg_lock_release(&backward_lock);
     return rc;
 }
+
+/* The backward lock keeps this step out of a concurrent mg_backward, which uses the
+   gradients of the nodes it reaches as scratch while it runs. */
+int mg_backward_step(mg_node *n)
+{
+    if (!n) return MG_EINVAL;
+    mg_lock_acquire(&backward_lock);
+    if (mg__in_batch(n))
+        mg__batch_node_backward(n, n->grad);
+    else
+        mg__backward_step(n, n->grad);
+    mg_lock_release(&backward_lock);
+    return MG_OK;
+}

@@ -219,6 +219,25 @@ mg_node *mg__batch_child(const mg_node *n, size_t i)
     return i == 2 * nin ? row->param[nin] : NULL;
 }
 
+/* One node's local derivative, applied once (mg_backward_step): the neuron's
+   act'(z) * g reaches its weights (times its inputs), its inputs (times its weights)
+   and its bias, as the neuron backward of nn.c does for a neuron node with edges. */
+void mg__batch_node_backward(const mg_node *n, double g)
+{
+    const mg__batch *b = n->u.batch;
+    size_t s, j, l = place(n, &s, &j);
+    if (l == 0) return;   /* an input leaf */
+    size_t nin = b->level[l - 1].width;
+    mg__row *row = b->level[l].rows[j];
+    double dz = mg__neuron_dz((mg_op)n->op, n->value, g);
+    for (size_t i = 0; i < nin; i++) {
+        mg_node *x = node_at(b, l - 1, s, i);
+        row->param[i]->grad += dz * x->value;
+        x->grad += dz * row->param[i]->value;
+    }
+    row->param[nin]->grad += dz;
+}
+
 /* ---- backward ---------------------------------------------------------------------- */
 
 /* Row (l, s), the nodes of sample s at level l, is full when a reached node of level

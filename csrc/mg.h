@@ -168,6 +168,13 @@ const char *mg_op_name(mg_op op);
    be had, in which case no gradient has changed. */
 int mg_backward(mg_node *root);
 
+/* One step of backpropagation by hand, as micrograd's `_backward()`: adds
+   mg_grad(n) * d(n)/d(child) to the gradient of each child of n (a leaf has none),
+   once. Calling it on every node of a graph in reverse topological order, after
+   setting the root's gradient to 1 and the others' to 0, gives what mg_backward
+   gives. Returns MG_OK, or MG_EINVAL if n is NULL. */
+int mg_backward_step(mg_node *n);
+
 /* ---- bookkeeping ------------------------------------------------------------------ */
 
 /* The number of nodes allocated and not yet freed, in the whole process. Tests use it

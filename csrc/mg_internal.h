@@ -145,6 +145,7 @@ void mg__adopt_batch(mg__batch *b);  /* graph lock held: b's nodes become live *
 /* batch.c: a batch node's children, computed from its place in the batch */
 size_t mg__batch_child_count(const mg_node *n);
 mg_node *mg__batch_child(const mg_node *n, size_t i);
+void mg__batch_node_backward(const mg_node *n, double g);   /* mg_backward_step */
 
 /* batch.c, for mg_backward (backward lock held), given b->full and b->adj: find the
    nodes of b that the reached ones lead to, and record the parameters of their rows

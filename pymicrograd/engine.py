@@ -9,6 +9,7 @@ never form reference cycles and Python's cycle collector never has to look at a 
 
 from __future__ import annotations
 
+import copy
 import numbers
 from itertools import starmap
 from typing import Any, Callable, TypeVar, Union
@@ -62,13 +63,20 @@ class Tensor:
     contributed to the result.
 
     Tensors compare and hash by node identity, like micrograd's ``Value``: two
-    Tensor objects are equal when they wrap the same graph node.
+    Tensor objects are equal when they wrap the same graph node. A Tensor takes any
+    attribute you set (``t.label = "a"``, as in karpathy's lecture); `label` is ''
+    until then. A numpy array combines with a Tensor elementwise into an array of
+    Tensors (dtype object), as with micrograd's Value.
     """
 
-    __slots__ = ("_node",)
-    __array_ufunc__ = None  # numpy defers to our reflected operators (2.0 * t)
+    # _sources: the Tensors this one's children are taken from (see `children`); a
+    # __dict__ (made on the first attribute set) for labels and the user's attributes.
+    __slots__ = ("__dict__", "__weakref__", "_node", "_sources")
 
-    def __init__(self, value: Number) -> None:
+    label: str = ""
+    """A name for pictures (`viz.draw_dot`) and printing; '' unless set."""
+
+    def __init__(self, value: Number, label: str = "") -> None:
         """Make a leaf holding ``value`` (an int or float); its gradient starts at 0."""
         if type(value) is not float:
             number = _as_number(value)
@@ -76,9 +84,13 @@ class Tensor:
                 raise TypeError(f"{type(self).__name__}() takes an int or float, "
                                 f"not {type(value).__name__}")
             value = number
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, not {type(label).__name__}")
         if hasattr(self, "_node"):   # a Tensor hashes by its node: it never changes
             raise RuntimeError(f"this {type(self).__name__} is already initialized")
         self._node = owned(_leaf, value, what=type(self).__name__)
+        if label:
+            self.label = label
 
     @classmethod
     def _leaf_with(cls: type[_T], value: float, gradient: float) -> _T:
@@ -103,12 +115,19 @@ class Tensor:
         copy of one node of a graph has no meaning on its own.
         """
         self._check_leaf("deepcopy")
-        return self._leaf_with(self.value, self.gradient)
+        out = self._leaf_with(self.value, self.gradient)
+        if getattr(self, "__dict__", None):
+            out.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return out
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle a leaf as its value and gradient (RuntimeError for a computed Tensor)."""
+        """Pickle a leaf as its value, gradient and attributes.
+
+        Raises RuntimeError for a computed Tensor, as `__deepcopy__` does.
+        """
         self._check_leaf("pickle")
-        return (_unpickle_leaf, (type(self), self.value, self.gradient))
+        return (_unpickle_leaf, (type(self), self.value, self.gradient),
+                getattr(self, "__dict__", None) or None)
 
     def _check_leaf(self, action: str) -> None:
         if lib.mg_op_of(self._node) != lib.MG_OP_LEAF:
@@ -153,15 +172,24 @@ class Tensor:
     def children(self) -> tuple[Tensor, ...]:
         """The Tensors this one was computed from, in operand order (empty for a leaf).
 
-        A plain number operand is not a child: see `constant`.
+        A plain number operand is not a child: see `constant`. Asked twice, it gives
+        the same objects; where this Tensor's op recorded its operands (compat's
+        `Value` does), they are the very objects the op was given.
         """
         node = self._node
+        known = {node_address(t._node): t for t in getattr(self, "_sources", ())
+                 if isinstance(t, Tensor)}
         out = []
         for i in range(lib.mg_child_count(node)):
-            child = _new(Tensor)
-            child._node = owned(lib.mg_retain, lib.mg_child(node, i), what="children")
+            address = node_address(lib.mg_child(node, i))
+            child = known.get(address)
+            if child is None:
+                child = _new(self.__class__)
+                child._node = owned(lib.mg_retain, lib.mg_child(node, i), what="children")
+                known[address] = child
             out.append(child)
-        return tuple(out)
+        self._sources = tuple(out)   # the same objects next time
+        return self._sources
 
     @property
     def constant(self) -> float | None:
@@ -179,40 +207,51 @@ class Tensor:
         """
         check_status(lib.mg_backward(self._node), "backward")
 
+    def backward_step(self) -> None:
+        """One step of backpropagation by hand (micrograd's ``_backward()``).
+
+        Adds ``self.gradient * d(self)/d(child)`` to the gradient of each child,
+        once; a leaf has nothing to pass on. Set the root's gradient to 1 and the
+        others' to 0, then call it on every node in reverse topological order (each
+        node before the nodes it was computed from), and the gradients are those
+        `backward()` gives.
+        """
+        check_status(lib.mg_backward_step(self._node), "backward_step")
+
     # ---- unary ops -------------------------------------------------------------------
 
-    def tanh(self) -> Tensor:
+    def tanh(self: _T) -> _T:
         """Hyperbolic tangent; tanh(400) is exactly 1.0 with gradient 0."""
         return _unary(self, lib.mg_tanh)
 
-    def relu(self) -> Tensor:
+    def relu(self: _T) -> _T:
         """max(self, 0); the gradient at exactly 0 is 0, as in PyTorch."""
         return _unary(self, lib.mg_relu)
 
-    def exp(self) -> Tensor:
+    def exp(self: _T) -> _T:
         """e raised to self."""
         return _unary(self, lib.mg_exp)
 
-    def log(self) -> Tensor:
+    def log(self: _T) -> _T:
         """Natural logarithm: -inf at 0 and nan below 0 (IEEE, as in PyTorch)."""
         return _unary(self, lib.mg_log)
 
-    def sigmoid(self) -> Tensor:
+    def sigmoid(self: _T) -> _T:
         """1 / (1 + e**-self), computed without overflow for any input."""
         return _unary(self, lib.mg_sigmoid)
 
-    def __neg__(self) -> Tensor:
+    def __neg__(self: _T) -> _T:
         """-self."""
         return _unary(self, lib.mg_neg)
 
-    def __pos__(self) -> Tensor:
+    def __pos__(self: _T) -> _T:
         """+self is self."""
         return self
 
     # ---- binary ops: a Tensor or a plain number on either side -------------------------
     # The fast path tests the exact types first; a number costs no node of its own.
 
-    def __add__(self, other: Tensor | Number) -> Tensor:
+    def __add__(self: _T, other: Tensor | Number) -> _T:
         """self + other."""
         # _binary inlined (the hot path): see _core.py for why the node is taken so.
         t = type(other)
@@ -231,11 +270,11 @@ class Tensor:
         out._node = _gc(node, _release)
         return out
 
-    def __radd__(self, other: Number) -> Tensor:
+    def __radd__(self: _T, other: Number) -> _T:
         """other + self, for a number other."""
         return self.__add__(other)
 
-    def __sub__(self, other: Tensor | Number) -> Tensor:
+    def __sub__(self: _T, other: Tensor | Number) -> _T:
         """self - other."""
         t = type(other)
         if t is float or t is int:
@@ -247,7 +286,7 @@ class Tensor:
             return NotImplemented
         return _binary(self, _add_c, self._node, -c)
 
-    def __rsub__(self, other: Tensor | Number) -> Tensor:
+    def __rsub__(self: _T, other: Tensor | Number) -> _T:
         """other - self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
             return _binary(self, _sub, other._node, self._node)
@@ -256,7 +295,7 @@ class Tensor:
             return NotImplemented
         return _binary(self, _rsub_c, c, self._node)
 
-    def __mul__(self, other: Tensor | Number) -> Tensor:
+    def __mul__(self: _T, other: Tensor | Number) -> _T:
         """self * other."""
         # _binary inlined (the hot path): see _core.py for why the node is taken so.
         t = type(other)
@@ -275,11 +314,11 @@ class Tensor:
         out._node = _gc(node, _release)
         return out
 
-    def __rmul__(self, other: Number) -> Tensor:
+    def __rmul__(self: _T, other: Number) -> _T:
         """other * self, for a number other."""
         return self.__mul__(other)
 
-    def __truediv__(self, other: Tensor | Number) -> Tensor:
+    def __truediv__(self: _T, other: Tensor | Number) -> _T:
         """self / other; x / 0 is inf or nan as in IEEE."""
         if isinstance(other, Tensor):
             return _binary(self, _div, self._node, other._node)
@@ -288,7 +327,7 @@ class Tensor:
             return NotImplemented
         return _binary(self, _div_c, self._node, c)
 
-    def __rtruediv__(self, other: Tensor | Number) -> Tensor:
+    def __rtruediv__(self: _T, other: Tensor | Number) -> _T:
         """other / self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
             return _binary(self, _div, other._node, self._node)
@@ -297,7 +336,7 @@ class Tensor:
             return NotImplemented
         return _binary(self, _rdiv_c, c, self._node)
 
-    def __pow__(self, other: Tensor | Number) -> Tensor:
+    def __pow__(self: _T, other: Tensor | Number) -> _T:
         """self ** other; with a Tensor exponent, d/d(other) is self**other * ln(self)."""
         if isinstance(other, Tensor):
             return _binary(self, _pow, self._node, other._node)
@@ -306,7 +345,7 @@ class Tensor:
             return NotImplemented
         return _binary(self, _pow_c, self._node, c)
 
-    def __rpow__(self, other: Tensor | Number) -> Tensor:
+    def __rpow__(self: _T, other: Tensor | Number) -> _T:
         """other ** self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
             return _binary(self, _pow, other._node, self._node)

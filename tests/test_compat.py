@@ -135,11 +135,21 @@ def test_children_are_values_and_keep_the_graph() -> None:
 
 
 def test_constructor_takes_micrograds_private_arguments() -> None:
+    """A node built by hand, as the lecture builds its ops, shows its children and op;
+    its derivative is the `_backward` the user assigns (backward() runs C's only)."""
     a = Value(1.0)
-    v = Value(2, (a,), "+")
-    assert v.data == 2.0 and v.grad == 0.0 and v._prev == set() and v._op == ""
+    v = Value(2, (a,), "+", label="v")
+    assert v.data == 2.0 and v.grad == 0.0 and v._prev == {a} and v._op == "+"
+    assert v.label == "v" and next(iter(v._prev)) is a
     v.backward()
     assert a.grad == 0.0 and v.grad == 1.0
+
+    def _backward() -> None:
+        a.grad += 1.0 * v.grad
+
+    v._backward = _backward   # type: ignore[method-assign]
+    v._backward()
+    assert a.grad == 1.0
     with pytest.raises(TypeError, match="Value"):
         Value("2")  # type: ignore[arg-type]
 
@@ -205,7 +215,7 @@ def test_repr_is_micrograds() -> None:
     mg, _, _ = readme_expression(micrograd.engine.Value)
     g.grad, mg.grad = 0.5, 0.5
     assert repr(g) == repr(mg) == f"Value(data={mg.data}, grad=0.5)"
-    assert repr(Value(2)) == "Value(data=2.0, grad=0.0)"  # micrograd: data=2, grad=0
+    assert repr(Value(2)) == "Value(data=2.0, grad=0)"  # micrograd: data=2, grad=0
 
 
 def test_extra_ops_values_and_gradients() -> None:

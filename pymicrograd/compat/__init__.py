@@ -5,7 +5,7 @@
 >>> a = Value(-4.0)
 >>> b = (a * 2 + 1).relu()
 >>> b
-Value(data=0.0, grad=0.0)
+Value(data=0.0, grad=0)
 >>> import random
 >>> random.seed(1337)
 >>> MLP(2, [2, 1])

@@ -34,12 +34,13 @@ What differs from micrograd (docs/coming-from-micrograd.md has the whole list):
 >>> a.grad, b.grad
 (2.0, 8.0)
 >>> Value(3.0)
-Value(data=3.0, grad=0.0)
+Value(data=3.0, grad=0)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Callable
 
 from .._core import lib
 from ..engine import Number, Tensor
@@ -84,48 +85,49 @@ _LABELS: dict[int, str] = {
 }
 
 
-def _as_value(out: Tensor) -> Value:
-    """Turn a Tensor that a Tensor op just made into a Value (NotImplemented passes).
-
-    Value adds no slots, so re-classing is safe; every op is Tensor's own, which keeps
-    the engine in one place at the cost of one assignment per compat op.
-    """
-    if isinstance(out, Tensor):
-        out.__class__ = Value
-    return out  # type: ignore[return-value]
-
-
 class Value(Tensor):
     """micrograd's scalar ``Value``: a `pymicrograd.Tensor` whose ops return Values.
 
     ``Value(data)`` makes a leaf with grad 0. ``+ - * / **`` (with Values or plain
     numbers, on either side), unary ``-``, ``relu()`` and the extra ``tanh()``,
     ``exp()``, ``log()`` and ``sigmoid()`` build the graph in C; ``backward()``
-    fills in ``.grad``. Values compare and hash by identity, as in micrograd.
+    fills in ``.grad``. Values compare and hash by identity, as in micrograd. Each op
+    keeps the Values it was given, so ``_prev`` (and ``children``) hand back the very
+    objects the graph was built from, and a Value takes any attribute you set.
     """
 
     __slots__ = ()
 
-    def __init__(self, data: Number, _children: Any = (), _op: str = "") -> None:
-        """A leaf holding `data` (an int or float).
+    def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "",
+                 label: str = "") -> None:
+        """A leaf holding `data` (an int or float), as ``micrograd.engine.Value``.
 
-        `_children` and `_op` are accepted for code that passes them, as micrograd's
-        own ops do, and ignored: in micrograd they only label the node, since a Value
-        made this way has no backward function, so no gradient reaches the children
-        either way. Here the node is a plain leaf (``_prev`` is empty, ``_op`` is '').
+        `_children` and `_op` describe a node built by hand, as karpathy's lecture
+        builds its own ops: `_prev` and `_op` show them, and the node's own
+        `_backward` is whatever you assign to it (``out._backward = fn``). Such a node
+        is a leaf of the C graph: ``backward()`` runs the C core's derivatives only,
+        so call `_backward` in your own loop for nodes made this way.
         """
-        super().__init__(data)
+        super().__init__(data, label)
+        children = tuple(_children)
+        if children:
+            self._sources = children
+        if _op:
+            self.__dict__["_op_text"] = _op
 
-    # ---- micrograd's graph attributes, read from the C graph ---------------------------
+    # ---- micrograd's graph attributes ----------------------------------------------------
 
     @property
     def _prev(self) -> set[Value]:
         """The Values this one was computed from (empty for a leaf), as micrograd's set.
 
-        A plain number operand is folded into the node (see `constant`), so it is not
-        here, where micrograd would list a leaf Value made for it.
+        The very objects the op was given. A plain number operand is folded into the
+        node (see `constant`), so it is not here, where micrograd would list a leaf
+        Value made for it.
         """
-        return set(self.children)
+        if lib.mg_child_count(self._node) == 0:   # a leaf, or a node built by hand
+            return {v for v in getattr(self, "_sources", ()) if isinstance(v, Value)}
+        return set(self.children)  # type: ignore[arg-type]  # a Value's children are Values
 
     @property
     def _op(self) -> str:
@@ -133,8 +135,11 @@ class Value(Tensor):
 
         '' for a leaf, '+', '*', '**2', 'ReLU'; for ops micrograd lacks, '-', '/',
         'neg', 'tanh', 'exp', 'log', 'sigmoid', '2**' (``2 ** v``), 'ReLU(w·x+b)' (a
-        neuron of a compat.nn layer), ...
+        neuron of a compat.nn layer), ...; for a node built by hand, its ``_op``.
         """
+        text = self.__dict__.get("_op_text") if hasattr(self, "__dict__") else None
+        if text is not None:
+            return text  # type: ignore[no-any-return]
         op = lib.mg_op_of(self._node)
         if op == lib.MG_OP_POW_CONST:
             return "**" + _number_text(lib.mg_constant(self._node))
@@ -142,10 +147,14 @@ class Value(Tensor):
             return _number_text(lib.mg_constant(self._node)) + "**"
         return _LABELS.get(op, self.op)
 
-    @property
-    def children(self) -> tuple[Value, ...]:
-        """The Values this one was computed from, in operand order (empty for a leaf)."""
-        return tuple(_as_value(c) for c in Tensor.children.fget(self))  # type: ignore[attr-defined]
+    def _backward(self) -> None:
+        """Apply this node's local derivative once, as micrograd's ``_backward``.
+
+        Adds ``self.grad * d(self)/d(child)`` to the grad of each child: calling it on
+        every node in reverse topological order, after setting the root's grad to 1,
+        gives what `backward()` gives. A leaf has nothing to pass on.
+        """
+        self.backward_step()
 
     def backward(self) -> None:
         """Add d(self)/d(v) to the grad of every Value v that self depends on.
@@ -157,74 +166,33 @@ class Value(Tensor):
         """
         Tensor.backward(self)
 
-    # ---- ops: Tensor's, returning Values ------------------------------------------------
-
-    def relu(self) -> Value:
-        """max(self, 0); the gradient at exactly 0 is 0, as in micrograd."""
-        return _as_value(Tensor.relu(self))
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent (not in micrograd's package, as in karpathy's lecture)."""
-        return _as_value(Tensor.tanh(self))
-
-    def exp(self) -> Value:
-        """e raised to self (not in micrograd)."""
-        return _as_value(Tensor.exp(self))
-
-    def log(self) -> Value:
-        """Natural logarithm: -inf at 0 and nan below 0 (not in micrograd)."""
-        return _as_value(Tensor.log(self))
-
-    def sigmoid(self) -> Value:
-        """1 / (1 + e**-self), without overflow (not in micrograd)."""
-        return _as_value(Tensor.sigmoid(self))
-
-    def __neg__(self) -> Value:
-        """-self."""
-        return _as_value(Tensor.__neg__(self))
-
-    def __add__(self, other: Tensor | Number) -> Value:
-        """self + other, with a Value, a Tensor or a plain number."""
-        return _as_value(Tensor.__add__(self, other))
-
-    def __radd__(self, other: Number) -> Value:
-        """other + self."""
-        return _as_value(Tensor.__radd__(self, other))
-
-    def __mul__(self, other: Tensor | Number) -> Value:
-        """self * other."""
-        return _as_value(Tensor.__mul__(self, other))
-
-    def __rmul__(self, other: Number) -> Value:
-        """other * self."""
-        return _as_value(Tensor.__rmul__(self, other))
-
-    def __sub__(self, other: Tensor | Number) -> Value:
-        """self - other."""
-        return _as_value(Tensor.__sub__(self, other))
-
-    def __rsub__(self, other: Tensor | Number) -> Value:
-        """other - self."""
-        return _as_value(Tensor.__rsub__(self, other))
-
-    def __truediv__(self, other: Tensor | Number) -> Value:
-        """self / other; x / 0 is inf or nan as in IEEE (micrograd raises for 0.0)."""
-        return _as_value(Tensor.__truediv__(self, other))
-
-    def __rtruediv__(self, other: Tensor | Number) -> Value:
-        """other / self."""
-        return _as_value(Tensor.__rtruediv__(self, other))
-
-    def __pow__(self, other: Tensor | Number) -> Value:
-        """self ** other: a number, as in micrograd, or (an extension) a Value."""
-        return _as_value(Tensor.__pow__(self, other))
-
-    def __rpow__(self, other: Tensor | Number) -> Value:
-        """other ** self (not in micrograd)."""
-        return _as_value(Tensor.__rpow__(self, other))
-
     # ---- printing --------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        """micrograd's ``Value(data=24.70408163265306, grad=0.0)``, unrounded."""
-        return f"Value(data={self.data}, grad={self.grad})"
+        """micrograd's ``Value(data=24.70408163265306, grad=0)``, unrounded.
+
+        A gradient of 0 prints as ``0``, as micrograd's fresh (int) grad does.
+        """
+        grad = self.grad
+        return f"Value(data={self.data}, grad={0 if grad == 0 and grad.hex()[0] != '-' else grad})"
+
+
+def _recording(name: str) -> Callable[..., Any]:
+    """Tensor's op `name`, also remembering its operands (for `_prev` and identity)."""
+    op = getattr(Tensor, name)
+
+    def method(self: Value, *operands: Any) -> Any:
+        out = op(self, *operands)
+        if out is not NotImplemented:
+            out._sources = (self, *operands)
+        return out
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = op.__doc__
+    return method
+
+
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__truediv__", "__rtruediv__", "__pow__", "__rpow__", "__neg__",
+              "relu", "tanh", "exp", "log", "sigmoid"):
+    setattr(Value, _name, _recording(_name))

@@ -26,7 +26,7 @@ Layer of [LinearNeuron(4)]]
 >>> len(model.parameters())
 21
 >>> model([1.0, 2.0, 3.0])
-Value(data=..., grad=0.0)
+Value(data=..., grad=0)
 """
 
 from __future__ import annotations
