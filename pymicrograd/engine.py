@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import weakref
 from itertools import starmap
 from typing import Any, Callable, TypeVar, Union
 
@@ -40,6 +41,12 @@ _add_c, _mul_c, _div_c, _pow_c = (
 _rsub_c, _rdiv_c, _rpow_c = lib.mg_rsub_const, lib.mg_rdiv_const, lib.mg_rpow_const
 _value, _grad = lib.mg_value, lib.mg_grad
 _set_value, _set_grad = lib.mg_set_value, lib.mg_set_grad
+
+
+# The Tensors that were given a label, by node: `children` hands them out again, so that
+# a picture shows the names. Weak: an entry goes with its Tensor (and only then can its
+# node, and so its address, go).
+_named: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
 
 
 def _as_number(x: object) -> float | None:
@@ -73,8 +80,21 @@ class Tensor:
     # __dict__ (made on the first attribute set) for labels and the user's attributes.
     __slots__ = ("__dict__", "__weakref__", "_node", "_sources")
 
-    label: str = ""
-    """A name for pictures (`viz.draw_dot`) and printing; '' unless set."""
+    @property
+    def label(self) -> str:
+        """A name for pictures (`viz.draw_dot`); '' unless set.
+
+        The node keeps it: a Tensor that `children` hands out for this node later is
+        this very object, as long as it lives.
+        """
+        return getattr(self, "__dict__", {}).get("_label", "")  # type: ignore[no-any-return]
+
+    @label.setter
+    def label(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"label must be a str, not {type(text).__name__}")
+        self.__dict__["_label"] = text
+        _named[node_address(self._node)] = self
 
     def __init__(self, value: Number, label: str = "") -> None:
         """Make a leaf holding ``value`` (an int or float); its gradient starts at 0."""
@@ -84,8 +104,6 @@ class Tensor:
                 raise TypeError(f"{type(self).__name__}() takes an int or float, "
                                 f"not {type(value).__name__}")
             value = number
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, not {type(label).__name__}")
         if hasattr(self, "_node"):   # a Tensor hashes by its node: it never changes
             raise RuntimeError(f"this {type(self).__name__} is already initialized")
         self._node = owned(_leaf, value, what=type(self).__name__)
@@ -182,7 +200,7 @@ class Tensor:
         out = []
         for i in range(lib.mg_child_count(node)):
             address = node_address(lib.mg_child(node, i))
-            child = known.get(address)
+            child = known.get(address) or _named.get(address)
             if child is None:
                 child = _new(self.__class__)
                 child._node = owned(lib.mg_retain, lib.mg_child(node, i), what="children")

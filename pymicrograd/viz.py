@@ -64,8 +64,9 @@ def to_dot(root: Tensor, rankdir: str = "LR",
            labels: Mapping[Tensor, str] | None = None) -> str:
     """The graph below `root` as Graphviz DOT source (no graphviz package needed).
 
-    `labels` names some Tensors (``{a: "a", L: "L"}``): a named node shows its name in
-    front of its value and gradient, as in the lecture's pictures.
+    A node shows its name in front of its value and gradient, as in the lecture's
+    pictures: its `label` (``a = Tensor(2.0, label="a")``), or its name in `labels`
+    (``{a: "a", L: "L"}``), which wins.
     """
     nodes = walk(root)
     ids = {t: f"n{i}" for i, t in enumerate(nodes)}
@@ -73,7 +74,8 @@ def to_dot(root: Tensor, rankdir: str = "LR",
     lines = ["digraph {", f"  rankdir={rankdir};", "  node [fontname=Helvetica];"]
     for t in nodes:
         tid = ids[t]
-        name = f"{_record_text(names[t])} | " if t in names else ""
+        text = names.get(t, t.label)
+        name = f"{_record_text(text)} | " if text else ""
         lines.append(f'  {tid} [shape=record, label="{{ {name}value {t.value:.4f} | '
                      f'grad {t.gradient:.4f} }}"];')
         if t.op != "leaf":
@@ -92,8 +94,8 @@ def draw_dot(root: Tensor, rankdir: str = "LR", format: str = "svg",
     Needs the graphviz Python package (``pip install "pymicrograd[viz]"``): without it,
     ImportError says so, and `to_dot` still gives the DOT source. Rendering also needs
     Graphviz's ``dot`` program; when it is missing, a warning says how to get it and the
-    returned Digraph's ``.source`` is still the DOT text. `labels` names nodes, as in
-    `to_dot`.
+    returned Digraph's ``.source`` is still the DOT text. Nodes show their `label`, or
+    their name in `labels`, as in `to_dot`.
     """
     try:
         import graphviz
