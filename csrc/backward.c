@@ -279,6 +279,10 @@ static void free_scratch(void)
     scratch.work_cap = scratch.flags_cap = 0;
 }
 
+/* fork.c: fork() waits, in this lock, for a running backward pass to finish. */
+void mg__backward_lock(void) { mg_lock_acquire(&backward_lock); }
+void mg__backward_unlock(void) { mg_lock_release(&backward_lock); }
+
 /* mg_trim and mg_set_allocator: the arrays go back to the allocator they came from. */
 void mg__backward_trim(void)
 {

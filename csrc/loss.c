@@ -1,10 +1,12 @@
 /* loss.c -- losses as graph nodes, composed from the ops of ops.c and nn.c.
  *
- * Each loss builds one small node per sample (the error, the margin, the
+ * Each loss builds a few small nodes per sample (the error, the margin, the
  * cross-entropy), then one n-ary node over all of them, so a picture of the graph
  * shows every term. Per-sample nodes are released as soon as the node above holds
  * them. A mean is a sum divided by n, as torch computes it.
  */
+#include <math.h>
+
 #include "mg_internal.h"
 #include "mg_nn.h"
 
@@ -20,7 +22,9 @@ typedef mg_node *(*combine_fn)(mg_node *const *terms, size_t n);
 
 static mg_node *reduce_terms(size_t n, term_fn make_term, const void *ctx, combine_fn combine)
 {
-    if (n == 0) return NULL;
+    /* combine() refuses more operands than a node holds: refuse them before making any
+       term (and before reading the caller's arrays). */
+    if (n == 0 || n > MG_MAX_CHILDREN) return NULL;
     mg_node **terms = mg__malloc(n * sizeof *terms);
     if (!terms) return NULL;
     size_t made = 0;
@@ -102,32 +106,65 @@ mg_node *mg_bce_with_logits_loss(mg_node *const *logit, const double *target, si
     return sum ? mean_of(sum, n) : NULL;
 }
 
-/* ---- softmax cross-entropy: term i = logsumexp(row_i) - row_i[label_i] ------------ */
+/* ---- softmax cross-entropy: term i = logsumexp(row_i - m) - (row_i[label_i] - m) ----
+
+   torch's order of operations (log_softmax, then nll_loss), so that the two agree to the
+   bit: with m = max(row), the shifted logits row[j] - m are nodes (add_const), and the
+   term is logsumexp over them minus the shifted label logit. Computing logsumexp(row)
+   first and subtracting row[label] afterwards is the same function, but rounds away
+   what is small next to m: for [1e16, 1e16] it gave 0 instead of log 2, and its
+   gradient exp(row[j] - logsumexp) gave [0, 1] instead of [-0.5, 0.5]. Here the
+   logsumexp node's backward is torch's: exp(shifted[j] - log sum) = softmax_j, and the
+   label's two adjoints add as torch's log_softmax backward adds them. An infinite or
+   nan m makes the shifted row nan (inf - inf), so loss and gradients are nan, as torch's. */
 
 typedef struct {
     mg_node *const *logits;
     const size_t *label;
     size_t k;
+    mg_node **shifted;   /* room for one row's k shifted logits */
 } rows;
+
+/* row - m as k nodes in shifted[0..k), m the largest logit (fmax skips a nan, which
+   makes the logsumexp nan anyway); 0, leaving none, if one cannot be made. */
+static int shift_row(mg_node *const *row, size_t k, mg_node **shifted)
+{
+    double m = -INFINITY;
+    for (size_t j = 0; j < k; j++) {
+        if (!row[j]) return 0;
+        m = fmax(m, row[j]->value);
+    }
+    for (size_t j = 0; j < k; j++) {
+        shifted[j] = mg_add_const(row[j], -m);   /* x + (-m) is exactly x - m */
+        if (!shifted[j]) {
+            release_all(shifted, j);
+            return 0;
+        }
+    }
+    return 1;
+}
 
 static mg_node *cross_entropy_term(size_t i, const void *ctx)
 {
     const rows *r = ctx;
-    mg_node *const *row = r->logits + i * r->k;
-    mg_node *lse = mg_logsumexp(row, r->k);
-    mg_node *term = lse ? mg_sub(lse, row[r->label[i]]) : NULL;
+    if (!shift_row(r->logits + i * r->k, r->k, r->shifted)) return NULL;
+    mg_node *lse = mg_logsumexp(r->shifted, r->k);
+    mg_node *term = lse ? mg_sub(lse, r->shifted[r->label[i]]) : NULL;
     mg_release(lse);
+    release_all(r->shifted, r->k);
     return term;
 }
 
 mg_node *mg_cross_entropy_loss(mg_node *const *logits, const size_t *label, size_t n,
                                size_t k)
 {
-    if (!logits || !label || k == 0) return NULL;
+    if (!logits || !label || k == 0 || k > MG_MAX_CHILDREN || n > MG_MAX_CHILDREN)
+        return NULL;
     for (size_t i = 0; i < n; i++)
         if (label[i] >= k) return NULL;
-    rows r = {logits, label, k};
-    mg_node *sum = reduce_terms(n, cross_entropy_term, &r, mg_sum);
+    rows r = {logits, label, k, mg__malloc(k * sizeof(mg_node *))};
+    mg_node *sum = r.shifted ? reduce_terms(n, cross_entropy_term, &r, mg_sum) : NULL;
+    mg__free(r.shifted);
     return sum ? mean_of(sum, n) : NULL;
 }
 

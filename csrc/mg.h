@@ -31,6 +31,27 @@
  * mg_backward() may be adding to it, are data races, as in any library. mg_set_allocator
  * must run while no other thread is inside the library (at startup, say).
  *
+ * Fork. A child of fork() (POSIX) may use the library at once, whatever the parent's
+ * other threads were doing in it: fork handlers make fork() wait until no thread is
+ * inside one of the library's locked sections (an mg_backward() call, the freeing of a
+ * graph, a few nanoseconds of reference counting), so that in the child no lock is
+ * held and the library's own state is whole: reference counts, the live count, the
+ * freed nodes kept for reuse, mg_backward()'s work arrays, and every gradient, which a
+ * backward pass running at the fork has either not touched yet or finished adding to.
+ * So fork() may wait for one mg_backward() or one graph's release to end. The child has
+ * only the thread that called fork(): what the other threads were doing outside the
+ * library's locks (building a layer, an optimizer step, mg_set_value) stays as they
+ * left it, and the references they held stay held. fork() must not be called from an
+ * allocator function (mg_set_allocator) while the library is calling it: it would wait
+ * for itself. The handlers are registered by the process's first call that takes a
+ * lock; a fork() at the very moment of that registration may still hang the child
+ * with a C library other than glibc (see fork.c).
+ *
+ * Signals. No function here is async-signal-safe: do not call the library from a
+ * signal handler (one could interrupt a thread holding a lock and wait for it forever).
+ * A handler that only sets a flag, checked between calls, is fine; that is what
+ * Python's does.
+ *
  * Memory. Every byte comes from one allocator: the C library's malloc, realloc and free,
  * or the one given to mg_set_allocator. mg_backward() keeps its work arrays between
  * calls, and with the C library's allocator up to 16 MB of freed nodes are kept for

@@ -161,6 +161,10 @@ void mg__batch_unreach(mg__batch *b);
 /* backward.c: frees the work arrays mg_backward keeps between calls (takes its lock) */
 void mg__backward_trim(void);
 
+/* backward.c, for the fork handlers (fork.c): the lock mg_backward runs in */
+void mg__backward_lock(void);
+void mg__backward_unlock(void);
+
 /* backward.c, for batch.c during mg_backward: record a row's parameters as reached
    (MG_OK or MG_ENOMEM) */
 int mg__backward_reach_row(mg__row *row);

@@ -1,19 +1,51 @@
-/* mg_lock.h -- the core's two locks: a mutex (pthreads or Windows SRW locks) for
-   long critical sections, a spin lock for short ones. */
+/* mg_lock.h -- the core's two kinds of lock: a mutex (pthreads or Windows SRW locks)
+   for long critical sections, a spin lock for short ones.
+
+   The fork handlers (fork.c) take every lock of the core before a fork() and release
+   them after it, so they list them all: a lock added to the core without being added
+   there can hang a child of fork(). Taking any lock registers the handlers first. */
 #ifndef MG_LOCK_H
 #define MG_LOCK_H
 
+#include <stdatomic.h>
+
 #ifdef _WIN32
 #include <windows.h>
+
+static inline void mg__fork_handlers_ready(void) {}   /* Windows has no fork */
+static inline void mg__yield(void) { SwitchToThread(); }
+
 typedef SRWLOCK mg_lock;
 #define MG_LOCK_INIT SRWLOCK_INIT
 static inline void mg_lock_acquire(mg_lock *l) { AcquireSRWLockExclusive(l); }
 static inline void mg_lock_release(mg_lock *l) { ReleaseSRWLockExclusive(l); }
+
 #else
 #include <pthread.h>
+#include <sched.h>
+
+/* fork.c: nonzero once the fork handlers are registered; registers them. */
+extern atomic_int mg__fork_handlers_set;
+void mg__set_fork_handlers(void);
+
+/* Called before any lock is taken, so that no lock is ever held before the handlers
+   that free it in a child exist. After the first time it costs one load and a branch
+   always predicted the same way, little next to the atomic exchange of the lock. */
+static inline void mg__fork_handlers_ready(void)
+{
+    if (!atomic_load_explicit(&mg__fork_handlers_set, memory_order_acquire))
+        mg__set_fork_handlers();
+}
+
+static inline void mg__yield(void) { sched_yield(); }
+
 typedef pthread_mutex_t mg_lock;
 #define MG_LOCK_INIT PTHREAD_MUTEX_INITIALIZER
-static inline void mg_lock_acquire(mg_lock *l) { pthread_mutex_lock(l); }
+static inline void mg_lock_acquire(mg_lock *l)
+{
+    mg__fork_handlers_ready();
+    pthread_mutex_lock(l);
+}
 static inline void mg_lock_release(mg_lock *l) { pthread_mutex_unlock(l); }
 #endif
 
@@ -21,20 +53,13 @@ static inline void mg_lock_release(mg_lock *l) { pthread_mutex_unlock(l); }
    one atomic exchange, where a mutex costs a compare-and-swap and a release with a
    check for waiters. A thread that finds it taken spins briefly, then yields the CPU,
    so a long holder (freeing a huge graph) does not burn the other cores. */
-#include <stdatomic.h>
-#ifdef _WIN32
-static inline void mg__yield(void) { SwitchToThread(); }
-#else
-#include <sched.h>
-static inline void mg__yield(void) { sched_yield(); }
-#endif
-
 typedef struct { atomic_int taken; } mg_spin;
 #define MG_SPIN_INIT {0}
 
 static inline void mg_spin_acquire(mg_spin *l)
 {
     unsigned spins = 0;
+    mg__fork_handlers_ready();
     while (atomic_exchange_explicit(&l->taken, 1, memory_order_acquire)) {
         while (atomic_load_explicit(&l->taken, memory_order_relaxed))
             if (++spins > 100) mg__yield();

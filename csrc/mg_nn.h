@@ -40,12 +40,17 @@ mg_node *mg_sum_squares(mg_node *const *x, size_t n);  /* x[0]^2 + ...; n >= 1 *
 mg_node *mg_logsumexp(mg_node *const *x, size_t n);    /* log(sum exp(x[i])); n >= 1;
                                                           gradient softmax(x) */
 
-/* Binary cross-entropy of the logit x against a target t in [0, 1]:
-   max(x, 0) - x*t + log(1 + exp(-|x|)), with gradient sigmoid(x) - t. */
+/* Binary cross-entropy of the logit x against a target t in [0, 1], computed as torch
+   does, (1 - t)*x - log_sigmoid(x) with log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)),
+   with gradient 1/(1 + exp(-x)) - t: the same numbers as torch's, inf and nan too. */
 mg_node *mg_bce_with_logits(mg_node *x, double t);
 
 /* ---- losses: each returns one node (the loss), built from the nodes above ------------
-   pred/score/logit arrays hold n nodes; targets are plain numbers. */
+   pred/score/logit arrays hold n nodes; targets are plain numbers. Each loss's value
+   and gradients are torch's in float64 (torch.nn.functional's; for the L2 penalty,
+   alpha * (p * p).sum()'s), computed in torch's order of operations, so that they agree to the last bit or two (sums over many samples may
+   add in another order), at +-1e308, inf and nan too. NULL, before anything is
+   allocated or any array read, when n is 0 or more than MG_MAX_CHILDREN. */
 
 mg_node *mg_sse_loss(mg_node *const *pred, const double *target, size_t n);  /* sum (p-t)^2 */
 mg_node *mg_mse_loss(mg_node *const *pred, const double *target, size_t n);  /* mean (p-t)^2 */
@@ -58,12 +63,15 @@ mg_node *mg_hinge_loss(mg_node *const *score, const double *label, size_t n);
 mg_node *mg_bce_with_logits_loss(mg_node *const *logit, const double *target, size_t n);
 
 /* Softmax cross-entropy: logits holds n rows of k class scores (row-major); label[i] is
-   the class of row i, below k (else NULL: invalid). Returns the mean over rows of
-   logsumexp(row) - row[label]. */
+   the class of row i, below k (else NULL: invalid; so is k of 0 or more than
+   MG_MAX_CHILDREN). Returns the mean over rows of logsumexp(row) - row[label], computed
+   as torch does: with m = max(row), logsumexp(row - m) - (row[label] - m), from k
+   nodes row[j] - m (add_const), one logsumexp node and one sub node per row. */
 mg_node *mg_cross_entropy_loss(mg_node *const *logits, const size_t *label, size_t n,
                                size_t k);
 
-/* alpha * sum_i p[i]^2: an L2 penalty over parameters. */
+/* alpha * sum_i p[i]^2: an L2 penalty over parameters, with gradient 2 (alpha p[i]),
+   as torch's for alpha * (p * p).sum() (finite where 2 p[i] alone would overflow). */
 mg_node *mg_l2_penalty(mg_node *const *p, size_t n, double alpha);
 
 /* ---- dense layers ------------------------------------------------------------------ */
@@ -73,7 +81,10 @@ typedef struct mg_layer mg_layer;
 /* A layer of nout neurons over nin inputs, owned by the caller (free with
    mg_layer_free). Its parameters are leaves in micrograd's order, neuron by neuron:
    w[0..nin-1] then b. `init` holds nout * (nin + 1) starting values in that order, or
-   is NULL for all zeros. NULL on nin or nout of 0, a bad activation, or no memory. */
+   is NULL for all zeros. NULL on nin or nout of 0, a bad activation, or no memory; and,
+   before allocating anything, when nin exceeds MG_MAX_CHILDREN (a neuron node's inputs)
+   or the layer would have more than 4,294,967,295 (2^32 - 1) parameters, which no
+   mg_backward() could reach all of (it numbers the nodes it reaches with 32 bits). */
 mg_layer *mg_layer_new(size_t nin, size_t nout, mg_activation act, const double *init);
 
 /* The same layer over parameters that exist already: params holds nout * (nin + 1)

@@ -104,11 +104,17 @@ mg_node *mg_sum_squares(mg_node *const *x, size_t n)
     return out;
 }
 
+/* 2 (g x_i): the sum of the two equal terms g x_i that torch backpropagates through
+   (x * x).sum(), so l2_penalty's gradient is torch's to the bit. Not g (2 x_i), whose
+   2 x_i overflows for |x_i| > 8.9e307 where the gradient 2 alpha x_i is finite, nor
+   (2 g) x_i, whose 2 g overflows for alpha > 8.9e307 and then gives inf * 0 = nan.
+   mse_loss's gradient is torch's (2/n) * e too: 2/n is exactly 2 g (g = 1/n), and
+   scaling by 2 is exact, except in a subnormal gradient (then a unit apart at most). */
 void mg__sum_squares_backward(mg_node *out, double g)
 {
     for (uint32_t i = 0; i < out->nchild; i++) {
         mg_node *c = out->child[i];
-        c->grad += g * (2.0 * c->value);
+        c->grad += 2.0 * (g * c->value);
     }
 }
 
@@ -138,20 +144,27 @@ void mg__logsumexp_backward(mg_node *out, double g)
     }
 }
 
-/* ---- bce_logits: out = max(x,0) - x*t + log(1 + exp(-|x|)); d/dx = sigmoid(x) - t --- */
+/* ---- bce_logits: out = (1 - t) x - log_sigmoid(x); d/dx = sigmoid(x) - t ----------- */
 
+/* In torch's order of operations (binary_cross_entropy_with_logits), so that the two
+   agree to the bit, at +-inf too: log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), whose
+   exponent is never positive. (max(x, 0) - x t + log1p(exp(-|x|)) is the same function
+   and cancels less, but gives inf - inf = nan at x = +inf, t = 0.5, where torch gives
+   inf, and differs from torch in the last digits where x t cancels.) */
 mg_node *mg_bce_with_logits(mg_node *x, double t)
 {
     if (!x) return NULL;
     double v = x->value;
-    double value = fmax(v, 0.0) - v * t + log1p(exp(-fabs(v)));
-    return mg__new_node(MG_OP_BCE_LOGITS, value, x, NULL, t);
+    double log_sigmoid = (v < 0.0 ? v : 0.0) - log1p(exp(-fabs(v)));
+    return mg__new_node(MG_OP_BCE_LOGITS, (1.0 - t) * v - log_sigmoid, x, NULL, t);
 }
 
+/* torch's sigmoid, 1 / (1 + exp(-x)): exactly 0 below x = -709.78, where exp(-x)
+   overflows (the form exp(x) / (1 + exp(x)) would give a subnormal number there). */
 void mg__bce_logits_backward(mg_node *out, double g)
 {
     mg_node *x = out->child[0];
-    x->grad += g * (mg__activate(MG_ACT_SIGMOID, x->value) - out->u.constant);
+    x->grad += g * (1.0 / (1.0 + exp(-x->value)) - out->u.constant);
 }
 
 /* ---- dense layers --------------------------------------------------------------------- */
@@ -179,12 +192,20 @@ static mg__row *row_new(size_t nin, const double *init, mg_node *const *params)
     return row;
 }
 
+/* The most parameters a layer may have: mg_backward numbers the nodes it reaches with
+   32 bits, so it could not reach every parameter of a bigger layer (which would need
+   more than 256 GiB anyway). Checked before allocating anything, so that an absurd size
+   fails at once instead of after gigabytes of nodes. */
+#define MAX_LAYER_PARAMS UINT32_MAX
+
 /* mg_layer_new over `init` values, or mg_layer_from_params over existing `params`. */
 static mg_layer *layer_new(size_t nin, size_t nout, mg_activation act, const double *init,
                            mg_node *const *params)
 {
     if (nin == 0 || nout == 0 || !valid_activation(act)) return NULL;
-    if (nin > MG_MAX_CHILDREN || nout > SIZE_MAX / sizeof(mg__row *) / (nin + 1)) return NULL;
+    if (nin > MG_MAX_CHILDREN || nout > MAX_LAYER_PARAMS / (nin + 1) ||
+        nout > SIZE_MAX / sizeof(mg__row *))   /* a 32-bit size_t */
+        return NULL;
     mg_layer *layer = mg__malloc(sizeof *layer);
     mg__row **rows = mg__malloc(nout * sizeof *rows);
     if (!layer || !rows) {
@@ -213,7 +234,7 @@ mg_layer *mg_layer_new(size_t nin, size_t nout, mg_activation act, const double 
 mg_layer *mg_layer_from_params(size_t nin, size_t nout, mg_activation act,
                                mg_node *const *params)
 {
-    if (!params || nin == 0 || nin > MG_MAX_CHILDREN || nout > SIZE_MAX / (nin + 1))
+    if (!params || nin == 0 || nin > MG_MAX_CHILDREN || nout > MAX_LAYER_PARAMS / (nin + 1))
         return NULL;
     for (size_t i = 0; i < nout * (nin + 1); i++)
         if (!params[i] || params[i]->op != MG_OP_LEAF) return NULL;

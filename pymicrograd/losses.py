@@ -2,8 +2,9 @@
 
 Every loss takes the model's outputs as Tensors (a list, or one Tensor) and the targets
 as plain numbers, and returns one Tensor to call ``backward()`` on. The values and
-gradients equal those of ``torch.nn.functional`` in float64; the ones that involve
-``exp`` (`bce_with_logits_loss`, `cross_entropy_loss`) stay finite for any logit.
+gradients equal those of ``torch.nn.functional`` in float64, computed in torch's order
+of operations, so also at any magnitude, at +-inf and nan; the ones that involve
+``exp`` (`bce_with_logits_loss`, `cross_entropy_loss`) never overflow on the way.
 
 >>> from pymicrograd import Tensor
 >>> preds = [Tensor(0.5), Tensor(-1.0)]
@@ -110,8 +111,9 @@ def cross_entropy_loss(logits: Sequence[Sequence[Tensor]] | Sequence[Tensor],
 
     `logits` is a list of rows, each a list of k Tensors (a model's outputs on one
     sample); `labels[i]` is the class of row i, an int in ``range(k)``. One row of
-    Tensors with one int label is accepted too. Stable for any logits: each row costs
-    one log-sum-exp node. Raises ValueError for an empty input, rows of different
+    Tensors with one int label is accepted too. Computed as torch does, for any logits:
+    each row shifted by its largest logit (k nodes), a log-sum-exp node over them, and
+    the shifted label logit subtracted. Raises ValueError for an empty input, rows of different
     lengths, a length mismatch or a label out of range; TypeError for a label that
     is not an int.
     """

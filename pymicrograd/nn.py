@@ -59,6 +59,9 @@ _M = TypeVar("_M", bound="Module")
 MAX_INPUTS: int = lib.MG_MAX_CHILDREN
 """The most inputs a neuron can have (the C core's limit on a node's operands)."""
 
+MAX_LAYER_PARAMETERS: int = 2 ** 32 - 1
+"""The most parameters one layer can have (csrc/nn.c's MAX_LAYER_PARAMS)."""
+
 _BYTES_PER_PARAMETER = 200
 """About what one parameter costs: its C leaf and row slot, its Tensor and pointer."""
 
@@ -123,7 +126,17 @@ def _check_size(n: object, name: str) -> int:
 
 
 def _check_memory(sizes: Sequence[int]) -> None:
-    """MemoryError at once, not after minutes, for layers that cannot fit in memory."""
+    """For layers of `sizes` (nin, then each layer's nout), before anything is made.
+
+    ValueError for a layer above the C core's parameter limit; MemoryError at once,
+    not after minutes, for layers that cannot fit in this machine's memory.
+    """
+    for nin, nout in zip(sizes, sizes[1:]):
+        if nout * (nin + 1) > MAX_LAYER_PARAMETERS:
+            raise ValueError(f"a layer of {nout} neurons over {nin} inputs has "
+                             f"{nout * (nin + 1)} parameters, above the limit of "
+                             f"{MAX_LAYER_PARAMETERS} (mg_layer_new: backward numbers "
+                             "nodes in 32 bits)")
     count = sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(sizes) - 1))
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -196,10 +196,13 @@ def test_a_neuron_over_more_inputs_than_a_node_can_hold_is_a_value_error():
         nn.Layer(2 ** 24, 1)
 
 
-def test_a_network_beyond_memory_fails_at_once():
+def test_a_network_beyond_the_layer_limit_or_memory_fails_at_once():
     before = live_nodes()
-    with pytest.raises(MemoryError, match="parameters need about"):
+    with pytest.raises(ValueError, match="10000100000 parameters, above the limit of "
+                                         "4294967295"):
         nn.MLP(100_000, [100_000])
+    with pytest.raises(MemoryError, match="parameters need about"):
+        nn.MLP(60_000, [60_000])   # under the limit, but some 700 GB
     assert live_nodes() == before
 
 

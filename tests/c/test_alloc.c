@@ -8,6 +8,7 @@
  * back where they started: nothing leaked, nothing freed twice.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "counting_alloc.h"
@@ -482,5 +483,38 @@ void test_alloc_fail_nth_nn(void)
     size_t needed = fail_each_allocation("layers, losses and an optimizer", attempt_nn, NULL);
     CHECK(needed > 20);
     CHECK_EQ_INT(counter.blocks, 0);
+    CHECK_EQ_INT(mg_set_allocator(NULL), MG_OK);
+}
+
+/* Counts over the limits fail at once: NULL, with no allocation and no read of the
+   arrays past what a valid call would read (each array here has one element: ASan
+   would catch a read of the rest). So an absurd size costs nothing, however large. */
+void test_alloc_counts_over_the_limit_fail_before_allocating(void)
+{
+    REQUIRE(install_counter() == MG_OK);
+    mg_node *x[1] = {mg_leaf(1.0)};
+    REQUIRE(x[0]);
+    double t[1] = {0.0};
+    size_t label[1] = {0};
+    size_t over = (size_t)MG_MAX_CHILDREN + 1;
+    counting_alloc_reset(&counter, 0, 0);
+    CHECK(mg_sum(x, over) == NULL);
+    CHECK(mg_sum_squares(x, over) == NULL);
+    CHECK(mg_logsumexp(x, over) == NULL);
+    CHECK(mg_l2_penalty(x, over, 0.1) == NULL);
+    CHECK(mg_sse_loss(x, t, over) == NULL);
+    CHECK(mg_mse_loss(x, t, over) == NULL);
+    CHECK(mg_hinge_loss(x, t, over) == NULL);
+    CHECK(mg_bce_with_logits_loss(x, t, over) == NULL);
+    CHECK(mg_cross_entropy_loss(x, label, over, 1) == NULL);   /* rows */
+    CHECK(mg_cross_entropy_loss(x, label, 1, over) == NULL);   /* classes */
+    CHECK(mg_cross_entropy_loss(x, label, SIZE_MAX, SIZE_MAX) == NULL);
+    CHECK(mg_layer_new(over, 1, MG_ACT_LINEAR, NULL) == NULL);   /* a neuron's inputs */
+    /* 10^10 parameters (more than 2^32 - 1), each count below MG_MAX_CHILDREN */
+    CHECK(mg_layer_new(100000, 100000, MG_ACT_TANH, NULL) == NULL);
+    CHECK(mg_layer_new(65535, 65538, MG_ACT_TANH, NULL) == NULL);   /* 2^32 + 2^17 */
+    CHECK(mg_layer_new(1, SIZE_MAX, MG_ACT_TANH, NULL) == NULL);
+    CHECK_EQ_INT(counter.requests, 0);
+    mg_release(x[0]);
     CHECK_EQ_INT(mg_set_allocator(NULL), MG_OK);
 }

@@ -1,9 +1,11 @@
 /* test_ops.c -- every op's value and gradient: against libm and closed-form
  * derivatives, against central finite differences, and at the kinks and poles where
- * the library follows PyTorch. */
+ * the library follows PyTorch; and the losses at the extremes of float64, against
+ * numbers torch gives (float64), which tests/test_loss_extremes.py checks at large. */
 #include <math.h>
 #include <string.h>
 
+#include "mg_nn.h"
 #include "mg_test.h"
 
 typedef mg_node *(*unary_fn)(mg_node *);
@@ -232,6 +234,76 @@ void test_ops_at_kinks_and_poles(void)
     mg_release(p);
     mg_release(r);
     mg_release(a);
+}
+
+/* A loss over the leaves made from v[0..n): its value and every leaf's gradient. */
+typedef mg_node *(*loss_fn)(mg_node *const *x, size_t n, const void *arg);
+
+static void eval_loss(loss_fn f, const double *v, size_t n, const void *arg, double *value,
+                      double *grad)
+{
+    mg_node *x[4] = {NULL};
+    for (size_t i = 0; i < n; i++) x[i] = mg_leaf(v[i]);
+    mg_node *loss = f(x, n, arg);
+    *value = NAN;
+    for (size_t i = 0; i < n; i++) grad[i] = NAN;
+    if (loss && mg_backward(loss) == MG_OK) {
+        *value = mg_value(loss);
+        for (size_t i = 0; i < n; i++) grad[i] = mg_grad(x[i]);
+    }
+    mg_release(loss);
+    for (size_t i = 0; i < n; i++) mg_release(x[i]);
+}
+
+static mg_node *ce_row(mg_node *const *x, size_t n, const void *label)
+{
+    return mg_cross_entropy_loss(x, label, 1, n);
+}
+static mg_node *bce_one(mg_node *const *x, size_t n, const void *target)
+{
+    return mg_bce_with_logits_loss(x, target, n);
+}
+static mg_node *mse_zero(mg_node *const *x, size_t n, const void *arg)
+{
+    static const double zeros[4] = {0};
+    (void)arg;
+    return mg_mse_loss(x, zeros, n);
+}
+static mg_node *l2(mg_node *const *x, size_t n, const void *alpha)
+{
+    return mg_l2_penalty(x, n, *(const double *)alpha);
+}
+
+void test_losses_at_extremes_equal_torch(void)
+{
+    double v, g[4];
+    size_t label0 = 0;
+    /* a huge tie: log 2 and [-0.5, 0.5] (logsumexp(row) - row[0] rounded them away) */
+    eval_loss(ce_row, (double[]){1e16, 1e16}, 2, &label0, &v, g);
+    CHECK_SAME(v, log(2.0)); CHECK_SAME(g[0], -0.5); CHECK_SAME(g[1], 0.5);
+    eval_loss(ce_row, (double[]){-1e308, -1e308}, 2, &label0, &v, g);
+    CHECK_SAME(v, log(2.0)); CHECK_SAME(g[0], -0.5); CHECK_SAME(g[1], 0.5);
+    eval_loss(ce_row, (double[]){-INFINITY, 0.0}, 2, &label0, &v, g);
+    CHECK_SAME(v, INFINITY); CHECK_SAME(g[0], -1.0); CHECK_SAME(g[1], 1.0);
+    eval_loss(ce_row, (double[]){INFINITY, 0.0}, 2, &label0, &v, g);   /* inf - inf */
+    CHECK(isnan(v)); CHECK(isnan(g[0])); CHECK(isnan(g[1]));
+    /* binary cross-entropy: (1 - t) x - log_sigmoid(x), gradient 1/(1 + exp(-x)) - t */
+    eval_loss(bce_one, (double[]){INFINITY}, 1, (double[]){0.5}, &v, g);
+    CHECK_SAME(v, INFINITY); CHECK_SAME(g[0], 0.5);
+    eval_loss(bce_one, (double[]){INFINITY}, 1, (double[]){1.0}, &v, g);   /* 0 * inf */
+    CHECK(isnan(v)); CHECK_SAME(g[0], 0.0);
+    eval_loss(bce_one, (double[]){-740.0}, 1, (double[]){0.0}, &v, g);
+    CHECK_SAME(v, 0.0); CHECK_SAME(g[0], 0.0);
+    eval_loss(bce_one, (double[]){1e308}, 1, (double[]){0.5}, &v, g);
+    CHECK_SAME(v, 5e307); CHECK_SAME(g[0], 0.5);
+    /* squared errors: (2/n) e, finite where 2 e is not */
+    eval_loss(mse_zero, (double[]){1e308, 0.0, 0.0}, 3, NULL, &v, g);
+    CHECK_SAME(v, INFINITY); CHECK_SAME(g[0], (2.0 / 3.0) * 1e308);
+    /* L2: 2 (alpha p), finite where 2 p is not; 0 for p = 0 whatever alpha */
+    eval_loss(l2, (double[]){1e308}, 1, (double[]){1e-4}, &v, g);
+    CHECK_SAME(v, INFINITY); CHECK_SAME(g[0], 2.0 * (1e-4 * 1e308));
+    eval_loss(l2, (double[]){0.0}, 1, (double[]){1.7e308}, &v, g);
+    CHECK_SAME(v, 0.0); CHECK_SAME(g[0], 0.0);
 }
 
 void test_node_introspection(void)
