@@ -43,9 +43,10 @@ _value, _grad = lib.mg_value, lib.mg_grad
 _set_value, _set_grad = lib.mg_set_value, lib.mg_set_grad
 
 
-# The Tensors that were given a label, by node: `children` hands them out again, so that
-# a picture shows the names. Weak: an entry goes with its Tensor (and only then can its
-# node, and so its address, go).
+# Tensors by node, for `children` to hand out again: those given a label (so that a
+# picture shows the names) and those `children` made (so that a node reached from two
+# parents is one object, as micrograd's draw_dot needs). Weak: an entry goes with its
+# Tensor, and only then can its node, and so its address, go.
 _named: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
 
 
@@ -204,7 +205,7 @@ class Tensor:
             if child is None:
                 child = _new(self.__class__)
                 child._node = owned(lib.mg_retain, lib.mg_child(node, i), what="children")
-                known[address] = child
+                known[address] = _named[address] = child   # one object for all parents
             out.append(child)
         self._sources = tuple(out)   # the same objects next time
         return self._sources

@@ -196,11 +196,16 @@ def test_micrograds_trace_graph_sees_the_same_graph() -> None:
 
 def test_op_labels_for_the_extra_ops() -> None:
     a, b = Value(3.0), Value(2.0)
-    labels = {(a - b)._op, (a / b)._op, (-a)._op, a.tanh()._op, a.exp()._op, a.log()._op,
-              a.sigmoid()._op, (2**a)._op, (a**2.5)._op, (a**b)._op, (1 - a)._op, (1 / a)._op}
-    assert labels == {"-", "/", "neg", "tanh", "exp", "log", "sigmoid", "2**", "**2.5", "**"}
-    # a plain number is folded into the node, not a child
-    assert (a * 2)._prev == {a} and (a * 2).constant == 2.0
+    labels = {a.tanh()._op, a.exp()._op, a.log()._op, a.sigmoid()._op, (2**a)._op,
+              (a**2.5)._op, (a**b)._op}
+    assert labels == {"tanh", "exp", "log", "sigmoid", "2**", "**2.5", "**"}
+    # -, / and negation are built as micrograd builds them, from + * and **-1
+    assert ((a - b)._op, (a / b)._op, (-a)._op, (1 - a)._op, (1 / a)._op) == (
+        "+", "*", "*", "+", "*")
+    assert {v._op for v in (a / b)._prev} == {"", "**-1"}
+    # a plain number operand of + and * is a leaf Value of its own, as in micrograd
+    (x, two) = (a * 2).children
+    assert x is a and two._op == "" and two.data == 2.0 and (a * 2)._prev >= {a}
     # a neuron of a compat layer is one node over its weights, inputs and bias
     random.seed(0)
     n = Neuron(2)
@@ -383,6 +388,7 @@ def test_errors_and_ieee_division() -> None:
     with pytest.raises(ValueError, match="expected 2 inputs, got 3"):
         MLP(2, [3, 1])([1.0, 2.0, 3.0])
     assert (Value(1.0) / 0).data == math.inf  # micrograd: ZeroDivisionError
+    assert (Value(1.0) / -0.0).data == -math.inf
     assert math.isnan((Value(0.0) / Value(0.0)).data)
 
 

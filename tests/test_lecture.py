@@ -207,3 +207,27 @@ def test_rejected_constructor_calls_print_nothing(capfd):
         with pytest.raises(TypeError):
             Value(*args)
     assert capfd.readouterr().err == ""
+
+
+def test_micrograds_pictures_show_constants_as_nodes_and_build_minus_and_divide_as_it_does():
+    x = Value(1.0)
+    nodes, edges = trace_by_id((x * 2 + 1).relu())
+    assert len(nodes) == 6 and len(edges) == 5   # x, 2, x*2, 1, x*2+1, relu
+    a, b = Value(2.0), Value(7.0)
+    assert (a / b).data == 2.0 * 7.0**-1   # rounded as micrograd rounds it
+    assert sorted(v._op for v in reverse_topological(a - b)) == ["", "", "", "*", "+"]
+
+
+def test_draw_dot_of_a_compat_network_has_no_dangling_edge():
+    """A hidden neuron's node feeds every neuron of the next layer: each parent's
+    `_prev` must hand out the same object for it."""
+    import random
+
+    from pymicrograd.compat.nn import MLP as CompatMLP
+
+    random.seed(0)
+    out = CompatMLP(2, [3, 3, 1])([Value(1.0), Value(-2.0)])
+    nodes, edges = trace_by_id(out)
+    for child, parent in edges:
+        assert child in nodes and parent in nodes
+    assert len(nodes) == 2 + 3 * 3 + 3 + 3 * 4 + 3 + 1 * 4 + 1   # inputs, params, neurons

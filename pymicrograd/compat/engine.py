@@ -39,6 +39,8 @@ Value(data=3.0, grad=0)
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable
 from typing import Any, Callable
 
@@ -177,22 +179,100 @@ class Value(Tensor):
         return f"Value(data={self.data}, grad={0 if grad == 0 and grad.hex()[0] != '-' else grad})"
 
 
-def _recording(name: str) -> Callable[..., Any]:
-    """Tensor's op `name`, also remembering its operands (for `_prev` and identity)."""
+    # ---- ops: built as micrograd builds them, so graphs and numbers are micrograd's ----
+    # A number operand of + and * becomes a leaf Value of its own; -x is x * -1, x - y is
+    # x + (-y), x / y is x * y**-1. The other ops are Tensor's, remembering their operands.
+
+    def __add__(self, other: Tensor | Number) -> Value:
+        """self + other; a number becomes a leaf Value, as in micrograd."""
+        other = _as_operand(other)
+        if other is NotImplemented:
+            return NotImplemented
+        return _remember(Tensor.__add__(self, other), self, other)
+
+    def __mul__(self, other: Tensor | Number) -> Value:
+        """self * other; a number becomes a leaf Value, as in micrograd."""
+        other = _as_operand(other)
+        if other is NotImplemented:
+            return NotImplemented
+        return _remember(Tensor.__mul__(self, other), self, other)
+
+    def __radd__(self, other: Tensor | Number) -> Value:
+        """other + self, built as self + other (micrograd's operand order)."""
+        return self + other
+
+    def __rmul__(self, other: Tensor | Number) -> Value:
+        """other * self, built as self * other (micrograd's operand order)."""
+        return self * other
+
+    def __neg__(self) -> Value:
+        """-self, built as self * -1."""
+        return self * -1
+
+    def __sub__(self, other: Tensor | Number) -> Value:
+        """self - other, built as self + (-other)."""
+        if not isinstance(other, Tensor) and _as_number(other) is None:
+            return NotImplemented
+        return self + (-other)
+
+    def __rsub__(self, other: Tensor | Number) -> Value:
+        """other - self, built as other + (-self); a Tensor minus a Value is one node."""
+        if isinstance(other, Tensor):   # Python asks a subclass's reflected op first
+            return _remember(Tensor.__rsub__(self, other), other, self)
+        return other + (-self)
+
+    def __truediv__(self, other: Tensor | Number) -> Value:
+        """self / other, built as self * other**-1 (so rounded as micrograd rounds it)."""
+        if isinstance(other, Tensor):
+            return self * other**-1
+        number = _as_number(other)
+        if number is None:
+            return NotImplemented
+        return self * _reciprocal(number)
+
+    def __rtruediv__(self, other: Tensor | Number) -> Value:
+        """other / self, built as other * self**-1; a Tensor over a Value is one node."""
+        if isinstance(other, Tensor):
+            return _remember(Tensor.__rtruediv__(self, other), other, self)
+        return other * self**-1
+
+
+def _reciprocal(c: float) -> float:
+    """c ** -1 as micrograd computes it, but IEEE's +-inf for +-0 (Python raises)."""
+    return c**-1 if c != 0.0 else math.copysign(math.inf, c)
+
+
+def _as_number(x: object) -> float | None:
+    """`x` as a float if it is a real number (not a Tensor), else None."""
+    return float(x) if isinstance(x, numbers.Real) else None
+
+
+def _as_operand(x: object) -> Any:
+    """A Value for a number, a Tensor as it is, NotImplemented for anything else."""
+    if isinstance(x, Tensor):
+        return x
+    number = _as_number(x)
+    return NotImplemented if number is None else Value(number)
+
+
+def _remember(out: Value, *operands: Any) -> Value:
+    """`out`, remembering the objects it was made from (for `_prev` and identity)."""
+    out._sources = operands
+    return out
+
+
+def _remembering(name: str) -> Callable[..., Any]:
+    """Tensor's op `name`, also remembering its operands."""
     op = getattr(Tensor, name)
 
     def method(self: Value, *operands: Any) -> Any:
         out = op(self, *operands)
-        if out is not NotImplemented:
-            out._sources = (self, *operands)
-        return out
+        return out if out is NotImplemented else _remember(out, self, *operands)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = op.__doc__
     return method
 
 
-for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
-              "__truediv__", "__rtruediv__", "__pow__", "__rpow__", "__neg__",
-              "relu", "tanh", "exp", "log", "sigmoid"):
-    setattr(Value, _name, _recording(_name))
+for _name in ("__pow__", "__rpow__", "relu", "tanh", "exp", "log", "sigmoid"):
+    setattr(Value, _name, _remembering(_name))
