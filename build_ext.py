@@ -4,8 +4,19 @@ setup.py names ``build_ext.py:ffibuilder`` in ``cffi_modules``, so ``pip install
 compiles csrc/ into the extension module ``pymicrograd._C``. For a quick rebuild in
 a source checkout use ``pip install -e .`` (running this file by hand would leave a
 second, version-tagged .so beside the installed one).
+
+PYMICROGRAD_SANITIZE=<sanitizers> (a list for ``-fsanitize=``, such as
+``address,undefined``) builds the core with those sanitizers instead of -O2: -O1, -g,
+frame pointers (for readable stacks), ``-fno-sanitize-recover=all`` (a UBSan finding
+stops the process instead of printing and going on) and ``-DMG_NO_NODE_CACHE``
+(csrc/node.c then frees every dead node at once, so that AddressSanitizer sees a later
+use of one). GCC or Clang; .ci/asan-python uses Clang (it says why). Python itself is
+not instrumented, so the sanitizer's runtime must be loaded first, with LD_PRELOAD:
+.ci/asan-python builds this way in a copy of the checkout and runs the whole test
+suite under it; the README shows the commands to do it by hand.
 """
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -34,9 +45,19 @@ def cdef_from_header(text: str) -> str:
     return "\n".join(keep)
 
 
+SANITIZE = os.environ.get("PYMICROGRAD_SANITIZE", "")
+
+
 def compile_args() -> list[str]:
     if sys.platform == "win32":
+        if SANITIZE:
+            raise RuntimeError("PYMICROGRAD_SANITIZE: GCC and Clang only, not MSVC")
         return ["/O2", "/std:c11", "/experimental:c11atomics"]
+    if SANITIZE:
+        # -O1 keeps the tests' speed bearable and the stacks true to the source; the
+        # last -O on the command line wins over the -O2/-O3 in Python's own CFLAGS.
+        return ["-std=c11", "-O1", "-g", "-fno-omit-frame-pointer", f"-fsanitize={SANITIZE}",
+                "-fno-sanitize-recover=all", "-DMG_NO_NODE_CACHE"]
     return ["-std=c11", "-O2"]
 
 
@@ -50,6 +71,8 @@ ffibuilder.set_source(
     sources=[str((CSRC / name).relative_to(HERE)) for name in SOURCES],
     include_dirs=[str(CSRC.relative_to(HERE))],
     extra_compile_args=compile_args(),
+    # links the sanitizers' runtimes (shared ones with GCC: libasan, libubsan)
+    extra_link_args=[f"-fsanitize={SANITIZE}"] if SANITIZE else [],
     libraries=[] if sys.platform == "win32" else ["m", "pthread"],
 )
 

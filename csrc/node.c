@@ -65,8 +65,17 @@ void mg__graph_unlock(void) { mg_spin_release(&graph_lock); }
    reused: a training step makes and frees thousands of nodes, and malloc and free
    cost as much as the rest of making a node. Only with the C library's allocator (an
    installed one sees every block); at most CACHE_BYTES in all; mg_trim empties the
-   lists. Guarded by graph_lock. */
+   lists. Guarded by graph_lock.
+   Compiling with -DMG_NO_NODE_CACHE makes the cache hold nothing, so every dead node
+   goes straight back to free: a sanitizer build wants that, since AddressSanitizer
+   sees a use of a freed node only if the node was really freed (a cached one is still
+   allocated memory, and a reused one is another node's). build_ext.py sets it for
+   PYMICROGRAD_SANITIZE builds. The normal build compiles exactly the cache as it was. */
+#ifdef MG_NO_NODE_CACHE
+enum { CACHE_SLOTS = 32, CACHE_BYTES = 0 };
+#else
 enum { CACHE_SLOTS = 32, CACHE_BYTES = 16 << 20 };
+#endif
 static mg_node *cache[CACHE_SLOTS + 1];
 static size_t cached_bytes;
 
