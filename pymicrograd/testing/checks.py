@@ -21,6 +21,7 @@ import importlib
 import inspect
 import random
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -59,7 +60,10 @@ def torch_module(use: bool | None) -> Any:
     if use is False:
         return None
     try:
-        return importlib.import_module("torch")
+        with warnings.catch_warnings():
+            # torch warns at import when numpy is missing, which nothing here uses
+            warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+            return importlib.import_module("torch")
     except ImportError as e:
         if use:
             raise ImportError(f"comparing with torch needs torch, which could not be "
