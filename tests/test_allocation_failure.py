@@ -211,6 +211,45 @@ def test_backward_raises_memoryerror_and_changes_no_gradient(alloc: CountingAllo
     del a, b, c
 
 
+def test_backward_failing_at_any_allocation_restores_every_gradient(
+        alloc: CountingAllocator) -> None:
+    """Whichever of backward's allocations fails, every gradient is as it was: leaves,
+    inner nodes and a batch's nodes, each holding a gradient of its own beforehand
+    (backward sets them aside as it discovers the graph, and puts them back)."""
+    from pymicrograd.losses import sse_loss
+    from pymicrograd.nn import MLP
+
+    model = MLP(2, [3, 1], seed=0)
+    outs = model.forward_batch([[0.5, -1.0], [1.0, 2.0]])
+    x, y = Tensor(0.7), Tensor(-1.2)
+    root = sse_loss(outs, [1.0, -1.0]) + (x * y + 2.0).tanh() * outs[0]  # type: ignore[operator]
+    nodes, stack = [], [root]
+    while stack:  # every node the root depends on, once
+        n = stack.pop()
+        if n not in nodes:
+            nodes.append(n)
+            stack.extend(n.children)
+    for k, n in enumerate(nodes):
+        n.gradient = 0.25 * (k + 1)
+    before = [n.gradient for n in nodes]
+    failed = 0
+    for nth in range(1, 100):
+        lib.mg_trim()  # backward must allocate its work arrays afresh
+        alloc.fail(nth)
+        try:
+            root.backward()
+        except MemoryError:
+            failed += 1
+            assert [n.gradient for n in nodes] == before, f"allocation {nth} failing"
+            continue
+        finally:
+            alloc.fail(None)
+        break
+    assert failed >= 4  # the work lists of inner nodes and leaves, and the batch's arrays
+    assert [n.gradient for n in nodes] != before  # the last call went through
+    del nodes, stack, root, outs, model, x, y
+
+
 def test_expression_with_every_allocation_failing(alloc: CountingAllocator) -> None:
     def work() -> None:
         x, y = Tensor(0.7), Tensor(-1.2)

@@ -13,10 +13,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from strategies import BINARY, expected_node
 from torch.testing import assert_close
 
 from pymicrograd import Tensor
+from pymicrograd.testing.strategies import BINARY, expected_node
 
 INF, NAN = math.inf, math.nan
 TINY = 5e-324                      # smallest subnormal
