@@ -116,6 +116,21 @@ def test_a_batch_node_keeps_the_gradient_it_had_before_backward() -> None:
     assert [n.gradient for n in nodes] == [10.0 + g for g in once]
 
 
+def test_backward_leaves_the_parameters_it_does_not_reach_bit_for_bit() -> None:
+    """From a hidden node of a batch, backward reaches one neuron's parameters; every
+    other parameter keeps its gradient to the bit, even -0.0 (-0.0 + 0.0 would be +0.0:
+    the batch adds to a neuron's parameters only when it reached the neuron)."""
+    model = MLP(1, [2, 8], seed=0)
+    outs = model.forward_batch([[0.7]])[0]
+    hidden = outs[0].children[2:4]  # type: ignore[index]
+    params = model.parameters()
+    for p in params:
+        p.gradient = -0.0
+    (hidden[0] * 1.0).backward()
+    assert all(p.gradient != 0.0 for p in params[:2])  # hidden neuron 0: weight, bias
+    assert all(math.copysign(1.0, p.gradient) == -1.0 for p in params[2:])
+
+
 def test_neuron_weights_sum_their_gradients_over_samples_fed_one_by_one() -> None:
     """A loss over several model(x) calls on Tensors (neuron nodes sharing weights)."""
     model = MLP(2, [3, 1], seed=7)
