@@ -86,9 +86,9 @@ def test_an_interrupted_run_removes_its_copy_and_leaves_csrc_alone(
                            env=dict(os.environ, TMPDIR=str(tmp_path)),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        # wait for the copy (its csrc/) to exist, then interrupt the build
+        # wait for the copy and the build to have started, then interrupt the build
         for _ in range(600):
-            if any(tmp_path.glob("mutate-*/src/csrc/nn.c")):
+            if any(tmp_path.glob("mutate-*/obj/_C_module.c")):
                 break
             time.sleep(0.1)
         else:

@@ -220,14 +220,12 @@ def test_leaves_draws_a_fresh_leaf_per_example() -> None:
 # ---- pymicrograd.testing: a model ---------------------------------------------------------
 
 
-# Made in the test, not at import: a model alive at module level would keep C nodes
-# alive across the whole session (test_allocation_failure needs none).
+# factories, not models: no C node may outlive a test (test_allocation_failure)
 @pytest.mark.parametrize("make", [lambda: MLP(3, [4, 4, 2], seed=1),
                                   lambda: MLP(2, [3, 1], "relu", seed=2),
                                   lambda: Layer(3, 2, "sigmoid", seed=3),
                                   lambda: Neuron(2, "linear", seed=4)],
-                         ids=["MLP(3, [4, 4, 2])", "MLP(2, [3, 1], relu)", "Layer(3, 2, sigmoid)",
-                              "Neuron(2, linear)"])
+                         ids=["MLP tanh", "MLP relu", "Layer sigmoid", "Neuron linear"])
 def test_check_model_passes_built_in_models(make: Any) -> None:
     model = make()
     report = check_model(model, max_examples=10, seed=0)

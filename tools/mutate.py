@@ -533,6 +533,10 @@ class Workspace:
         self.obj = root / "obj"
         self.mut = root / "mut"
         self.cc = cc
+        # Every temporary file of the compiler and the tests goes inside the copy, so
+        # that an interrupted run leaves nothing behind (a killed cc leaves its .s).
+        (root / "tmp").mkdir()
+        self.env = dict(os.environ, TMPDIR=str(root / "tmp"))
         self.obj.mkdir()
         self.mut.mkdir()
         self._copy()
@@ -560,7 +564,7 @@ class Workspace:
         """Compile one file; None, or the compiler's complaint."""
         run = subprocess.run([self.cc, "-std=c11", "-O2", "-fPIC", f"-I{self.csrc}", *extra,
                               "-c", str(source), "-o", str(obj)], capture_output=True,
-                             text=True)
+                             text=True, env=self.env)
         return None if run.returncode == 0 else run.stderr[-2000:]
 
     def build_baseline(self) -> None:
@@ -590,7 +594,7 @@ class Workspace:
                     [self.cc, "-o", str(self.c_tests),
                      *[str(self.obj / ("ctest_" + t[:-2] + ".o")) for t in C_TESTS], *core,
                      "-lm", "-lpthread"]):
-            run = subprocess.run(cmd, capture_output=True, text=True)
+            run = subprocess.run(cmd, capture_output=True, text=True, env=self.env)
             if run.returncode != 0:
                 return run.stderr[-2000:]
         os.replace(tmp, self.extension)
@@ -624,7 +628,7 @@ class Workspace:
         `first`: the names of the suite's checks to run before the others.
         """
         deadline = time.monotonic() + timeout
-        env = dict(os.environ, HYPOTHESIS_PROFILE="ci", PYTHONHASHSEED="0")
+        env = dict(self.env, HYPOTHESIS_PROFILE="ci", PYTHONHASHSEED="0")
         env.pop("PYTHONPATH", None)
         stages = [
             ("suite", [sys.executable, "-c", _SUITE_DRIVER, str(self.root),

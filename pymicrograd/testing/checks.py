@@ -10,9 +10,10 @@
   script, or in a pytest test.
 
 The two references catch different bugs. torch checks every number to float64
-precision, but a function that states its own derivative (a custom op written with
-``.value`` arithmetic, see chapter 9 of the tutorial) runs the same wrong derivative
-on torch tensors; central differences only look at values, so they see it.
+precision, but only where it computes the derivative itself: a function that states
+its own derivative (a custom op, chapter 9 of the tutorial), run on torch tensors,
+makes torch differentiate the same hand-written slope. Central differences look at
+nothing but values, so no hand-written slope fools them.
 """
 
 from __future__ import annotations
