@@ -31,10 +31,12 @@ SOURCES = sorted(p.name for p in CSRC.glob("*.c"))  # every .c in csrc/ is the c
 def cdef_from_header(text: str) -> str:
     """The declarations of mg.h in a form ``ffi.cdef`` parses.
 
-    cdef knows no preprocessor: drop the C++ guard block and every directive except
-    ``#define NAME <integer>``, which cdef turns into a Python constant.
+    cdef knows no preprocessor: drop the C++ guard block, every directive except
+    ``#define NAME <integer>`` (which cdef turns into a Python constant) and the
+    ``MG_API`` export macro in front of each function.
     """
     text = re.sub(r"#ifdef __cplusplus.*?#endif", "", text, flags=re.S)
+    text = re.sub(r"^MG_API ", "", text, flags=re.M)
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     keep = []
     for line in text.splitlines():
