@@ -60,7 +60,17 @@ def compile_args() -> list[str]:
         # last -O on the command line wins over the -O2/-O3 in Python's own CFLAGS.
         return ["-std=c11", "-O1", "-g", "-fno-omit-frame-pointer", f"-fsanitize={SANITIZE}",
                 "-fno-sanitize-recover=all", "-DMG_NO_NODE_CACHE"]
-    return ["-std=c11", "-O2"]
+    # -g0 overrides the -g in Python's own CFLAGS: a wheel ships no debug info
+    return ["-std=c11", "-O2", "-g0"]
+
+
+def link_args() -> list[str]:
+    if SANITIZE:
+        # links the sanitizers' runtimes (shared ones with GCC: libasan, libubsan)
+        return [f"-fsanitize={SANITIZE}"]
+    if sys.platform.startswith("linux"):
+        return ["-s"]   # no symbol table either: 305 KB with both, 94 KB without
+    return []
 
 
 PUBLIC_HEADERS = ["mg.h", "mg_nn.h"]  # what Python sees of the core, in include order
@@ -73,8 +83,7 @@ ffibuilder.set_source(
     sources=[str((CSRC / name).relative_to(HERE)) for name in SOURCES],
     include_dirs=[str(CSRC.relative_to(HERE))],
     extra_compile_args=compile_args(),
-    # links the sanitizers' runtimes (shared ones with GCC: libasan, libubsan)
-    extra_link_args=[f"-fsanitize={SANITIZE}"] if SANITIZE else [],
+    extra_link_args=link_args(),
     libraries=[] if sys.platform == "win32" else ["m", "pthread"],
 )
 
