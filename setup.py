@@ -4,7 +4,7 @@ Two things pyproject.toml cannot say: the version, read from csrc/mg.h (its one 
 which CMake and the compiled extension read too), and the wheel's tag. The extension
 is built for CPython's limited API (cffi does that: ``_C.abi3.so``), so one wheel
 serves every CPython from the oldest that ``requires-python`` admits; bdist_wheel
-tags it ``cp310-abi3`` only when told.
+tags it ``cp311-abi3`` only when told.
 """
 
 import re
@@ -18,5 +18,5 @@ VERSION = re.search(r'^#define MG_VERSION "([0-9]+\.[0-9]+\.[0-9]+)"', MG_H, re.
 setup(
     version=VERSION,
     cffi_modules=["build_ext.py:ffibuilder"],
-    options={"bdist_wheel": {"py_limited_api": "cp310"}},
+    options={"bdist_wheel": {"py_limited_api": "cp311"}},
 )
