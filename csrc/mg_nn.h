@@ -45,12 +45,14 @@ MG_API mg_node *mg_logsumexp(mg_node *const *x, size_t n);    /* log(sum exp(x[i
    with gradient 1/(1 + exp(-x)) - t: the same numbers as torch's, inf and nan too. */
 MG_API mg_node *mg_bce_with_logits(mg_node *x, double t);
 
-/* ---- losses: each returns one node (the loss), built from the nodes above ------------
-   pred/score/logit arrays hold n nodes; targets are plain numbers. Each loss's value
-   and gradients are torch's in float64 (torch.nn.functional's; for the L2 penalty,
-   alpha * (p * p).sum()'s), computed in torch's order of operations, so that they agree to the last bit or two (sums over many samples may
-   add in another order), at +-1e308, inf and nan too. NULL, before anything is
-   allocated or any array read, when n is 0 or more than MG_MAX_CHILDREN. */
+/* ---- losses ------------------------------------------------------------------------
+   Each returns one node (the loss), built from the nodes above. pred/score/logit
+   arrays hold n nodes; targets are plain numbers. Each loss's value and gradients are
+   torch's in float64 (torch.nn.functional's; for the L2 penalty, alpha * (p * p).sum()'s),
+   computed in torch's order of operations, so that they agree to the last bit or two
+   (sums over many samples may add in another order), at +-1e308, inf and nan too.
+   NULL, before anything is allocated or any array read, when n is 0 or more than
+   MG_MAX_CHILDREN. */
 
 MG_API mg_node *mg_sse_loss(mg_node *const *pred, const double *target, size_t n);  /* sum (p-t)^2 */
 MG_API mg_node *mg_mse_loss(mg_node *const *pred, const double *target, size_t n);  /* mean (p-t)^2 */
