@@ -85,6 +85,8 @@ static mg_node *hinge_term(size_t i, const void *ctx)
 mg_node *mg_hinge_loss(mg_node *const *score, const double *label, size_t n)
 {
     if (!score || !label) return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (label[i] != 1.0 && label[i] != -1.0) return NULL;   /* -y * s needs |y| == 1 */
     pairs p = {score, label};
     mg_node *sum = reduce_terms(n, hinge_term, &p, mg_sum);
     return sum ? mean_of(sum, n) : NULL;

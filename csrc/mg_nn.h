@@ -57,8 +57,8 @@ MG_API mg_node *mg_bce_with_logits(mg_node *x, double t);
 MG_API mg_node *mg_sse_loss(mg_node *const *pred, const double *target, size_t n);  /* sum (p-t)^2 */
 MG_API mg_node *mg_mse_loss(mg_node *const *pred, const double *target, size_t n);  /* mean (p-t)^2 */
 
-/* mean over i of relu(1 - label[i] * score[i]), labels -1 or +1 (an SVM's max-margin
-   loss, micrograd's demo). */
+/* mean over i of relu(1 - label[i] * score[i]), labels -1 or +1 (else NULL: invalid;
+   an SVM's max-margin loss, micrograd's demo). */
 MG_API mg_node *mg_hinge_loss(mg_node *const *score, const double *label, size_t n);
 
 /* mean over i of mg_bce_with_logits(logit[i], target[i]). */

@@ -536,7 +536,11 @@ static void do_loss(reader *r, int dst)
     switch (kind) {
     case 0: out = mg_sse_loss(x, t, n); break;
     case 1: out = mg_mse_loss(x, t, n); break;
-    case 2: out = mg_hinge_loss(x, t, n); break;
+    case 2:   /* a label other than -1 or +1 is invalid */
+        for (size_t i = 0; i < n; i++)
+            if (t[i] != 1.0 && t[i] != -1.0) valid = 0;
+        out = mg_hinge_loss(x, t, n);
+        break;
     case 3: out = mg_bce_with_logits_loss(x, t, n); break;
     case 4: out = mg_l2_penalty(x, n, t[0]); break;
     default: {   /* rows of k logits; a label of k or more is invalid */

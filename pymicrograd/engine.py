@@ -3,8 +3,9 @@
 Each Tensor wraps one C node (csrc/mg.h) through an ``ffi.gc`` pointer that owns one
 reference to it (_core.py says why, and how a result is taken without a window for
 Ctrl-C). Arithmetic builds new nodes in C; `backward()` runs reverse-mode
-differentiation in C. The Python object stores nothing but that pointer, so wrappers
-never form reference cycles and Python's cycle collector never has to look at a graph.
+differentiation in C. Besides that pointer, a Tensor keeps only what Python adds on
+top: the children it has handed out and any attribute you set (a label). Those refer
+down the graph, never up, so wrappers form no reference cycles.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ prints the reproduction blob of a failure and has no deadline (the first call in
 torch or the C library can be slow, which is not a bug).
 
 tests/ is put on sys.path so that helper modules there import by plain name
-(``from strategies import programs``) whether or not tests/ is a package.
+(``from docs_blocks import check_page``) whether or not tests/ is a package.
 
 The suite runs in an empty temporary folder (a session fixture changes to it), so that
 the programs tests start (``python -m pymicrograd``, ``python -c``) import the

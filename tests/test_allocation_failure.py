@@ -211,6 +211,85 @@ def test_backward_raises_memoryerror_and_changes_no_gradient(alloc: CountingAllo
     del a, b, c
 
 
+def test_backward_failing_at_any_allocation_restores_every_gradient(
+        alloc: CountingAllocator) -> None:
+    """Whichever of backward's allocations fails, every gradient is as it was: leaves,
+    inner nodes and a batch's nodes, each holding a gradient of its own beforehand
+    (backward sets them aside as it discovers the graph, and puts them back)."""
+    from pymicrograd.losses import sse_loss
+    from pymicrograd.nn import MLP
+
+    model = MLP(2, [3, 1], seed=0)
+    outs = model.forward_batch([[0.5, -1.0], [1.0, 2.0]])
+    x, y = Tensor(0.7), Tensor(-1.2)
+    root = sse_loss(outs, [1.0, -1.0]) + (x * y + 2.0).tanh() * outs[0]  # type: ignore[operator]
+    nodes, stack = [], [root]
+    while stack:  # every node the root depends on, once
+        n = stack.pop()
+        if n not in nodes:
+            nodes.append(n)
+            stack.extend(n.children)
+    for k, n in enumerate(nodes):
+        n.gradient = 0.25 * (k + 1)
+    before = [n.gradient for n in nodes]
+    failed = 0
+    for nth in range(1, 100):
+        lib.mg_trim()  # backward must allocate its work arrays afresh
+        alloc.fail(nth)
+        try:
+            root.backward()
+        except MemoryError:
+            failed += 1
+            assert [n.gradient for n in nodes] == before, f"allocation {nth} failing"
+            continue
+        finally:
+            alloc.fail(None)
+        break
+    assert failed >= 4  # the work lists of inner nodes and leaves, and the batch's arrays
+    assert [n.gradient for n in nodes] != before  # the last call went through
+    del nodes, stack, root, outs, model, x, y
+
+
+def test_backward_after_a_failed_one_gives_what_it_would_have(
+        alloc: CountingAllocator) -> None:
+    """A failed backward leaves no trace: the next call's gradients are bit for bit those
+    of a twin graph that never failed. (A neuron row left marked as seen would keep its
+    weights out of the next call's set-aside gradients: they would sum in place, in
+    another order, and round differently.)"""
+    from pymicrograd.losses import sse_loss
+    from pymicrograd.nn import MLP
+
+    rows = [[0.3, -1.1, 2.0], [1.7, 0.4, -0.6], [-0.9, 0.8, 0.1]]
+
+    def build() -> tuple[MLP, Tensor]:
+        model = MLP(3, [4, 2], seed=3)
+        outs = [o for row in rows for o in model([Tensor(v) for v in row])]  # type: ignore[union-attr]
+        for k, p in enumerate(model.parameters()):
+            p.gradient = 0.1 * (k + 1) / 3
+        return model, sse_loss(outs, [0.5, -0.5] * len(rows))
+
+    twin, twin_root = build()
+    twin_root.backward()
+    expected = [p.gradient for p in twin.parameters()]
+    failed = 0
+    for nth in range(1, 100):
+        model, root = build()
+        lib.mg_trim()
+        alloc.fail(nth)
+        try:
+            root.backward()
+        except MemoryError:
+            failed += 1
+        else:
+            break
+        finally:
+            alloc.fail(None)
+        root.backward()
+        assert [p.gradient for p in model.parameters()] == expected, f"allocation {nth} failing"
+    assert failed >= 3
+    del model, root, twin, twin_root
+
+
 def test_expression_with_every_allocation_failing(alloc: CountingAllocator) -> None:
     def work() -> None:
         x, y = Tensor(0.7), Tensor(-1.2)

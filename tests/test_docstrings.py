@@ -20,7 +20,8 @@ MODULES = ["pymicrograd", "pymicrograd.engine", "pymicrograd.nn", "pymicrograd.l
            "pymicrograd.interop", "pymicrograd.compat.engine", "pymicrograd.compat.nn",
            "pymicrograd.cli", "pymicrograd.cli.parsing", "pymicrograd.cli.recipes",
            "pymicrograd.cli.training", "pymicrograd.cli.plotting", "pymicrograd.cli.neuron",
-           "pymicrograd.cli.errors"]
+           "pymicrograd.cli.errors", "pymicrograd.cli.verify", "pymicrograd.testing",
+           "pymicrograd.testing.strategies", "pymicrograd.testing.checks"]
 
 
 def _attribute_docstrings(module: object) -> set[str]:

@@ -13,10 +13,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from strategies import BINARY, expected_node
 from torch.testing import assert_close
 
 from pymicrograd import Tensor
+from pymicrograd.testing.strategies import BINARY, expected_node
 
 INF, NAN = math.inf, math.nan
 TINY = 5e-324                      # smallest subnormal
@@ -185,6 +185,32 @@ def test_relu_at_zero_has_gradient_zero():
     out = t.relu() * 3.0
     out.backward()
     assert (out.value, t.gradient) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("neuron", [0, 1])
+def test_dead_relu_with_an_infinite_weight_gives_nan_input_gradients_in_a_batch_too(neuron):
+    """0 * inf is nan: a dead relu neuron (dz = 0) with an infinite weight makes its
+    input's gradient nan, in forward_batch as on Tensor inputs and in torch. (The
+    batch skips dz == 0 only when every weight of the layer and every input is finite.)
+    """
+    from pymicrograd.interop import to_torch
+    from pymicrograd.nn import MLP
+
+    model = MLP(2, [2, 1], activation="relu", final_activation="linear", seed=0)
+    model.parameters()[3 * neuron].value = INF   # weight 0 of that first-layer neuron
+    row = [-1.0, 0.5]                             # -inf * ... : both neurons are dead
+    xs = [Tensor(v) for v in row]
+    model(xs).backward()                          # type: ignore[union-attr]
+    out = model.forward_batch([row])[0]
+    out.backward()                                # type: ignore[union-attr]
+    hidden = out.children[2:4]                    # type: ignore[union-attr]
+    batch_inputs = hidden[0].children[2:4]
+    x = torch.tensor([row], dtype=torch.float64, requires_grad=True)
+    to_torch(model)(x).sum().backward()
+    expected = torch.tensor([NAN, 0.0], dtype=torch.float64)
+    assert_close(x.grad[0], expected, equal_nan=True)
+    assert_close(as_tensor([t.gradient for t in xs]), expected, equal_nan=True)
+    assert_close(as_tensor([t.gradient for t in batch_inputs]), expected, equal_nan=True)
 
 
 # ---- int and numpy operands --------------------------------------------------------

@@ -15,10 +15,10 @@ import weakref
 import numpy as np
 import pytest
 from hypothesis import given
-from strategies import programs, run_program
 
 from pymicrograd import Tensor, nn
 from pymicrograd.compat.engine import Value
+from pymicrograd.testing.strategies import programs, run_program
 from pymicrograd.viz import to_dot
 
 

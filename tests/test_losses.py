@@ -1,8 +1,9 @@
-"""pymicrograd.losses against torch.nn.functional in float64: values and gradients.
+"""pymicrograd.losses: extreme logits, the seed's formula, how losses are built, bad input.
 
-Hinge scores are shifted away from the kink (margin exactly 1); the stable losses
-(binary cross-entropy with logits, softmax cross-entropy) also get extreme logits
-(+-50, +-500). Comparisons use ``torch.testing.assert_close`` defaults.
+Every loss's value and gradients against torch.nn.functional in float64, and against
+central differences, over predictions that repeat and also feed other nodes, are
+checks of the suite (pymicrograd.testing._suite, area "losses"), run by
+tests/test_checks.py.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-import strategies as S
 import torch
 import torch.nn.functional as F
 from c_calls import CountingLib
-from hypothesis import given
-from hypothesis import strategies as st
 from torch.testing import assert_close
 
 from pymicrograd import Tensor, live_nodes, losses
@@ -30,92 +28,6 @@ from pymicrograd.losses import (
 )
 
 F64 = torch.float64
-
-
-def check(ours: Tensor, leaves: list[Tensor], theirs: torch.Tensor, t_leaf: torch.Tensor) -> None:
-    """Compare a loss value and the gradient of every prediction with torch's."""
-    ours.backward()
-    theirs.backward()
-    assert_close(torch.tensor(ours.value, dtype=F64), theirs.detach())
-    assert t_leaf.grad is not None
-    assert_close(torch.tensor([t.gradient for t in leaves], dtype=F64), t_leaf.grad.flatten())
-
-
-def leaves_of(xs: list[float]) -> tuple[list[Tensor], torch.Tensor]:
-    return [Tensor(v) for v in xs], torch.tensor(xs, dtype=F64, requires_grad=True)
-
-
-moderate = S.reals(-10.0, 10.0)
-
-
-@st.composite
-def pairs(draw: Any, pred: st.SearchStrategy[float] = moderate,
-          target: st.SearchStrategy[float] = moderate,
-          max_size: int = 8) -> tuple[list[float], list[float]]:
-    n = draw(st.integers(1, max_size))
-    return (draw(st.lists(pred, min_size=n, max_size=n)),
-            draw(st.lists(target, min_size=n, max_size=n)))
-
-
-extreme = st.sampled_from([50.0, -50.0, 500.0, -500.0])
-logits = st.one_of(S.reals(-50.0, 50.0), extreme)
-probabilities = st.one_of(st.sampled_from([0.0, 1.0, 0.5]), S.reals(0.0, 1.0))
-
-
-@given(pairs())
-def test_sse_matches_torch(case: tuple[list[float], list[float]]) -> None:
-    preds, targets = case
-    xs, tx = leaves_of(preds)
-    check(sse_loss(xs, targets), xs,
-          F.mse_loss(tx, torch.tensor(targets, dtype=F64), reduction="sum"), tx)
-
-
-@given(pairs())
-def test_mse_matches_torch(case: tuple[list[float], list[float]]) -> None:
-    preds, targets = case
-    xs, tx = leaves_of(preds)
-    check(mse_loss(xs, targets), xs, F.mse_loss(tx, torch.tensor(targets, dtype=F64)), tx)
-
-
-@given(pairs(pred=S.away_from(1.0, 1e-3, -5.0, 5.0), target=st.sampled_from([-1.0, 1.0])))
-def test_hinge_matches_torch(case: tuple[list[float], list[float]]) -> None:
-    margins, labels = case
-    scores = [y * m for y, m in zip(labels, margins)]  # label * score = margin, never 1
-    xs, tx = leaves_of(scores)
-    ty = torch.tensor(labels, dtype=F64)
-    check(hinge_loss(xs, labels), xs, torch.relu(1 - ty * tx).mean(), tx)
-
-
-@given(pairs(pred=logits, target=probabilities))
-def test_bce_with_logits_matches_torch(case: tuple[list[float], list[float]]) -> None:
-    preds, targets = case
-    xs, tx = leaves_of(preds)
-    check(bce_with_logits_loss(xs, targets), xs,
-          F.binary_cross_entropy_with_logits(tx, torch.tensor(targets, dtype=F64)), tx)
-
-
-@st.composite
-def classification(draw: Any) -> tuple[list[list[float]], list[int]]:
-    n, k = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    rows = draw(st.lists(st.lists(logits, min_size=k, max_size=k), min_size=n, max_size=n))
-    return rows, draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))
-
-
-@given(classification())
-def test_cross_entropy_matches_torch(case: tuple[list[list[float]], list[int]]) -> None:
-    rows, labels = case
-    xs = [[Tensor(v) for v in row] for row in rows]
-    tx = torch.tensor(rows, dtype=F64, requires_grad=True)
-    loss = cross_entropy_loss(xs, labels)
-    check(loss, [t for row in xs for t in row],
-          F.cross_entropy(tx, torch.tensor(labels, dtype=torch.long)), tx)
-    assert np.isfinite(loss.value)
-
-
-@given(st.lists(S.reals(-10.0, 10.0), min_size=1, max_size=10), S.reals(0.0, 1.0))
-def test_l2_penalty_matches_torch(params: list[float], alpha: float) -> None:
-    xs, tx = leaves_of(params)
-    check(l2_penalty(xs, alpha), xs, alpha * (tx * tx).sum(), tx)
 
 
 def test_extreme_logits_stay_finite() -> None:

@@ -18,7 +18,6 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-import strategies as S
 import torch
 from c_calls import CountingLib
 from hypothesis import given
@@ -28,6 +27,7 @@ from torch.testing import assert_close
 import pymicrograd
 from pymicrograd import Tensor, live_nodes, nn
 from pymicrograd.nn import MLP, Layer, Module, Neuron
+from pymicrograd.testing import strategies as S
 
 ACTS = ["tanh", "relu", "sigmoid", "linear"]
 F64 = torch.float64

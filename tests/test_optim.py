@@ -1,6 +1,8 @@
-"""pymicrograd.optim against torch.optim: the same parameters, the same gradients, a
-learning rate that changes every step, and the parameter values compared after each
-step with ``torch.testing.assert_close`` defaults.
+"""pymicrograd.optim: torch's defaults, a model trained step by step, the C calls, state.
+
+The trajectories of SGD (momentum 0, 1 and between), Adam and AdamW against torch.optim,
+step by step with a learning rate that changes every step, are checks of the suite
+(pymicrograd.testing._suite, area "optim"), run by tests/test_checks.py.
 """
 
 from __future__ import annotations
@@ -9,11 +11,8 @@ import gc
 from typing import Any, Callable
 
 import pytest
-import strategies as S
 import torch
 from c_calls import CountingLib
-from hypothesis import given
-from hypothesis import strategies as st
 from torch.testing import assert_close
 
 from pymicrograd import Tensor, live_nodes, optim
@@ -22,77 +21,6 @@ from pymicrograd.nn import MLP
 from pymicrograd.optim import SGD, Adam, AdamW
 
 F64 = torch.float64
-
-
-class Trajectory:
-    """Starting values and, per step, the gradients and the learning rate."""
-
-    def __init__(self, start: list[float], steps: list[tuple[list[float], float]]) -> None:
-        self.start, self.steps = start, steps
-
-    def __repr__(self) -> str:
-        return f"Trajectory(start={self.start}, steps={self.steps})"
-
-
-@st.composite
-def trajectories(draw: Any) -> Trajectory:
-    n = draw(st.integers(1, 5))
-    start = draw(st.lists(S.reals(-3.0, 3.0), min_size=n, max_size=n))
-    grad_values = st.one_of(S.reals(-5.0, 5.0), st.just(0.0))
-    steps = draw(st.lists(
-        st.tuples(st.lists(grad_values, min_size=n, max_size=n), S.reals(1e-4, 0.5)),
-        min_size=3, max_size=6))
-    return Trajectory(start, steps)
-
-
-def run_both(traj: Trajectory, ours: Callable[[list[Tensor], float], Any],
-             theirs: Callable[[list[torch.Tensor], float], torch.optim.Optimizer]) -> None:
-    params = [Tensor(v) for v in traj.start]
-    t_param = torch.tensor(traj.start, dtype=F64, requires_grad=True)
-    lr0 = traj.steps[0][1]
-    opt, t_opt = ours(params, lr0), theirs([t_param], lr0)
-    for grad, lr in traj.steps:
-        for p, g in zip(params, grad):
-            p.gradient = g
-        t_param.grad = torch.tensor(grad, dtype=F64)
-        opt.lr = lr
-        for group in t_opt.param_groups:
-            group["lr"] = lr
-        opt.step()
-        t_opt.step()
-        assert_close(torch.tensor([p.value for p in params], dtype=F64), t_param.detach())
-
-
-momenta = st.one_of(st.just(0.0), st.just(0.9), S.reals(0.0, 0.99))
-decays = st.one_of(st.just(0.0), S.reals(0.0, 0.1))
-
-
-@given(trajectories(), momenta, decays)
-def test_sgd_matches_torch(traj: Trajectory, momentum: float, weight_decay: float) -> None:
-    run_both(traj, lambda ps, lr: SGD(ps, lr, momentum=momentum, weight_decay=weight_decay),
-             lambda ps, lr: torch.optim.SGD(ps, lr=lr, momentum=momentum,
-                                            weight_decay=weight_decay))
-
-
-betas = st.one_of(st.just((0.9, 0.999)),
-                  st.tuples(S.reals(0.0, 0.99), S.reals(0.9, 0.9999)))
-epsilons = st.one_of(st.just(1e-8), S.reals(1e-10, 1e-3))
-
-
-@given(trajectories(), betas, epsilons, decays)
-def test_adam_matches_torch(traj: Trajectory, b: tuple[float, float], eps: float,
-                            weight_decay: float) -> None:
-    run_both(traj, lambda ps, lr: Adam(ps, lr, betas=b, eps=eps, weight_decay=weight_decay),
-             lambda ps, lr: torch.optim.Adam(ps, lr=lr, betas=b, eps=eps,
-                                             weight_decay=weight_decay))
-
-
-@given(trajectories(), betas, epsilons, st.one_of(st.just(1e-2), decays))
-def test_adamw_matches_torch(traj: Trajectory, b: tuple[float, float], eps: float,
-                             weight_decay: float) -> None:
-    run_both(traj, lambda ps, lr: AdamW(ps, lr, betas=b, eps=eps, weight_decay=weight_decay),
-             lambda ps, lr: torch.optim.AdamW(ps, lr=lr, betas=b, eps=eps,
-                                              weight_decay=weight_decay))
 
 
 def test_defaults_are_torchs() -> None:

@@ -1,73 +1,20 @@
-"""Random programs over every op, with reused nodes, checked node by node against torch.
+"""Random programs: the nodes they build, and one fixed program with every op.
 
-Each program (see strategies.programs) runs on pymicrograd and on torch float64; the
-root value, the gradient of EVERY leaf and of EVERY intermediate node (torch
-``retain_grad()``) must agree within ``torch.testing.assert_close`` defaults.
+The comparisons of random programs with torch and with central differences, and the
+second backward that doubles every gradient, are checks of the suite
+(pymicrograd.testing._suite, area "graphs"), run by tests/test_checks.py.
 """
 
 from __future__ import annotations
 
 import torch
-from hypothesis import given, settings
-from strategies import Instr, Program, expected_node, programs, run_program
-from torch.testing import assert_close
+from hypothesis import given
 
 from pymicrograd import Tensor
-
-# Programs are cheap and are where bugs in gradient accumulation show up: run several
-# times the active profile's number of examples (ci, dev or thorough; see conftest.py).
-MORE_EXAMPLES = settings(max_examples=4 * settings().max_examples)
+from pymicrograd.testing._suite import References, program_against_torch
+from pymicrograd.testing.strategies import Instr, Program, expected_node, programs, run_program
 
 
-def torch_leaf(value: float) -> torch.Tensor:
-    return torch.tensor(value, dtype=torch.float64, requires_grad=True)
-
-
-def run_both(program: Program) -> tuple[list[Tensor], list[torch.Tensor]]:
-    """Run program on both engines and backpropagate from the root once in each."""
-    ours = run_program(program, Tensor)
-    ours[-1].backward()
-    theirs = run_program(program, torch_leaf)
-    for t in theirs[len(program.leaves):]:
-        t.retain_grad()
-    theirs[-1].backward()
-    return ours, theirs
-
-
-def torch_grads(nodes: list[torch.Tensor]) -> torch.Tensor:
-    """Every node's .grad; None (the node does not reach the root) is 0, as in ours."""
-    zero = torch.zeros((), dtype=torch.float64)
-    return torch.stack([zero if t.grad is None else t.grad for t in nodes])
-
-
-def as_tensor(xs: list[float]) -> torch.Tensor:
-    return torch.tensor(xs, dtype=torch.float64)
-
-
-def check_against_torch(program: Program) -> None:
-    ours, theirs = run_both(program)
-    # every node's value (the root is the last one) ...
-    assert_close(as_tensor([n.value for n in ours]),
-                 torch.stack([t.detach() for t in theirs]))
-    # ... and every node's gradient: leaves first, then every intermediate node
-    assert_close(as_tensor([n.gradient for n in ours]), torch_grads(theirs))
-
-
-@MORE_EXAMPLES
-@given(programs())
-def test_random_program_values_and_all_gradients_match_torch(program):
-    """Value of every node, gradient of every leaf and intermediate node, as torch."""
-    check_against_torch(program)
-
-
-@MORE_EXAMPLES
-@given(programs(max_leaves=2, max_ops=30))
-def test_long_random_program_with_few_leaves_matches_torch(program):
-    """Few leaves and many ops: leaves are reused a lot, gradients sum over many paths."""
-    check_against_torch(program)
-
-
-@MORE_EXAMPLES
 @given(programs())
 def test_random_program_builds_the_nodes_it_describes(program):
     """Each instruction makes one node with the expected op, constant and children.
@@ -95,21 +42,6 @@ def test_random_program_builds_the_nodes_it_describes(program):
         assert node.op == op
         assert node.constant == constant
         assert node.children == children  # Tensor equality is node identity
-
-
-@MORE_EXAMPLES
-@given(programs())
-def test_second_backward_adds_the_same_derivative_again(program):
-    """backward() twice gives every node exactly twice the first call's gradient.
-
-    This is what micrograd gets wrong (its second call re-propagates the intermediate
-    gradients left by the first one).
-    """
-    nodes = run_program(program, Tensor)
-    nodes[-1].backward()
-    first = [n.gradient for n in nodes]
-    nodes[-1].backward()
-    assert [n.gradient for n in nodes] == [2.0 * g for g in first]
 
 
 # Every op in every operand form, with reused nodes (x*x, a+a, x/x, x**x, a diamond
@@ -161,4 +93,6 @@ def test_fixed_program_with_every_op_and_form_matches_torch():
     """All 21 (form, op) kinds at once, with reuse, against torch node by node."""
     kinds = {(i.form, i.op) for i in EVERY_OP.instrs}
     assert len(kinds) == 3 * 5 + 6
-    check_against_torch(EVERY_OP)
+    refs = References(torch)
+    program_against_torch(EVERY_OP, refs)
+    assert refs.tally.torch_numbers == 2 * EVERY_OP.n_nodes

@@ -13,6 +13,9 @@ Commands (``python -m pymicrograd COMMAND --help`` for each one's options):
   cross-entropy loss and Adam.
 - ``neuron``: one neuron, o = tanh(x1*w1 + x2*w2 + b): every node of its graph with
   its value and gradient.
+- ``verify``: the installed C core against PyTorch and central differences, with the
+  project's own property-based checks (needs hypothesis: ``pip install
+  "pymicrograd[verify]"``; exit status 0 passed, 1 a mismatch, 2 no hypothesis).
 
 Every training command takes ``--save PATH`` (write the trained parameters as a JSON
 state dict) and ``--load PATH`` (start from saved parameters; with ``--steps 0`` it only
@@ -24,7 +27,8 @@ quietly with exit status 141, as a program killed by SIGPIPE reports.
 
 The package: `parsing` (the arguments), `recipes` (what each training command trains),
 `training` (the one training loop and the run around it), `plotting` (decision
-regions), `neuron` (the neuron command), `errors` (`CommandError`). This module
+regions), `neuron` (the neuron command), `verify` (the verify command), `errors`
+(`CommandError`). This module
 dispatches to them and turns errors into exit statuses.
 """
 
@@ -40,6 +44,7 @@ from .errors import CommandError
 from .neuron import run_neuron
 from .parsing import build_parser, check_arguments
 from .recipes import RECIPES
+from .verify import run_verify
 
 __all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "main"]
 
@@ -55,6 +60,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: _train,  # no command: the seed's example
     **{name: _train for name in RECIPES},
     "neuron": run_neuron,
+    "verify": run_verify,
 }
 """What runs each command (None: no command given), returning the exit status."""
 

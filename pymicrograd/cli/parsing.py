@@ -13,6 +13,7 @@ import os
 from typing import Any, Callable
 
 from .plotting import PLOT_HINT, plot_file
+from .verify import add_verify_parser
 
 __all__ = ["build_parser", "check_arguments"]
 
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         "neuron", help="one neuron's graph with every value and gradient",
         description="Build o = tanh(x1*w1 + x2*w2 + b), backpropagate, and print the "
         "value and gradient of every node.")
+    add_verify_parser(sub, _int_at_least(1), _seed32)
     for command_parser in sub.choices.values():  # for usage errors found after parsing
         command_parser.set_defaults(command_parser=command_parser)
     return top

@@ -2,6 +2,7 @@
  * and ops out of range. Each is reported through the return value; none crashes. */
 #include <string.h>
 
+#include "mg_nn.h"
 #include "mg_test.h"
 
 void test_args_null_operands(void)
@@ -63,4 +64,19 @@ void test_args_version(void)
     snprintf(expect, sizeof expect, "%d.%d.%d", MG_VERSION_MAJOR, MG_VERSION_MINOR,
              MG_VERSION_PATCH);
     CHECK(strcmp(expect, MG_VERSION) == 0);
+}
+
+void test_args_hinge_labels(void)
+{
+    mg_node *s[2] = {mg_leaf(0.5), mg_leaf(-2.0)};
+    REQUIRE(s[0] && s[1]);
+    const double bad[2] = {1.0, 0.5}, good[2] = {1.0, -1.0};
+    CHECK(mg_hinge_loss(s, bad, 2) == NULL);   /* labels are -1 or +1 only */
+    CHECK_EQ_INT(mg_live_nodes(), 2);
+    mg_node *loss = mg_hinge_loss(s, good, 2);
+    REQUIRE(loss);
+    CHECK_SAME(mg_value(loss), (0.5 + 0.0) / 2);   /* relu(1 - 0.5), relu(1 - 2) */
+    mg_release(loss);
+    mg_release(s[0]);
+    mg_release(s[1]);
 }

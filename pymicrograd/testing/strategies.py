@@ -1,9 +1,10 @@
-"""Hypothesis strategies for pymicrograd's tests, in the style of minitorch.
+"""Hypothesis strategies for gradient checks, in the style of minitorch.
 
 Inputs are finite floats in sane ranges, and inputs near a kink or a pole (relu at 0,
 log / division / a pow base near 0, a negative pow base with a non-integer exponent)
-are SHIFTED away from it instead of loosening tolerances: the comparisons stay at
-``torch.testing.assert_close`` defaults, and finite differences stay sound.
+are SHIFTED away from it instead of loosening tolerances: comparisons with PyTorch stay
+at ``torch.testing.assert_close``'s float64 defaults, and central differences stay
+sound (a step never crosses a kink).
 
 `programs()` draws random computation graphs as data: a `Program` is a tuple of leaf
 values and a list of `Instr`, each one op of the engine in one operand form. The same
@@ -12,6 +13,9 @@ can be re-run at other leaf values (finite differences). Guards that keep every 
 well-defined and finite (log of ``x*x + c``, a denominator pushed away from 0, an
 exponent squashed into [-3, 3], ...) are written into the program as ordinary
 instructions, so they are differentiated and compared like everything else.
+
+The project's own tests and ``python -m pymicrograd verify`` draw their inputs from
+this module; it needs hypothesis (``pip install "pymicrograd[verify]"``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,37 @@ import operator
 from typing import Any, Callable, NamedTuple, Union
 
 from hypothesis import strategies as st
+
+from ..engine import Tensor
+
+__all__ = [
+    "ALL_OPS",
+    "BINARY",
+    "FORMS",
+    "UNARY",
+    "Instr",
+    "Operand",
+    "Program",
+    "apply_instr",
+    "away_from",
+    "exp_inputs",
+    "expected_node",
+    "exponents",
+    "int_exponents",
+    "leaf_values",
+    "leaves",
+    "nonzero",
+    "positive",
+    "pow_bases",
+    "programs",
+    "reals",
+    "reference_value",
+    "relu_inputs",
+    "run_program",
+    "signed_bases",
+    "squash_inputs",
+    "values",
+]
 
 # ---- scalar inputs -----------------------------------------------------------------
 
@@ -107,6 +142,7 @@ def expected_node(form: str, op: str, constant: float | None = None) -> tuple[st
 # ---- programs --------------------------------------------------------------------------
 
 Operand = Union[int, float, None]
+"""An operand of an `Instr`: a node index (int), a number (float), or None (no rhs)."""
 
 
 class Instr(NamedTuple):
@@ -140,6 +176,7 @@ class Program(NamedTuple):
 
     @property
     def n_nodes(self) -> int:
+        """The number of nodes: leaves plus one per instruction."""
         return len(self.leaves) + len(self.instrs)
 
     def __repr__(self) -> str:
@@ -231,6 +268,7 @@ LOG_LOW = 0.1       # log argument
 EXP_BOUND = 3.0     # |exp argument|, |real exponent|, |exponent of a number base|
 KINK_GAP = 0.1      # |relu argument| (far beyond any finite-difference step)
 ALL_OPS = [(f, op) for f in FORMS for op in BINARY] + [("u", op) for op in UNARY]
+"""Every (form, op) that `programs()` draws: the binary ops in each form, the unary ops."""
 
 
 class _Builder:
@@ -256,7 +294,8 @@ class _Builder:
     def pick(self) -> int:
         """An existing node, shrinking towards the newest one (deep chains)."""
         n = len(self.values)
-        return n - 1 - self.draw(st.integers(0, n - 1))
+        back: int = self.draw(st.integers(0, n - 1))
+        return n - 1 - back
 
     # ---- guards: each returns a node whose value is in the wanted range ----------------
 
@@ -329,9 +368,11 @@ class _Builder:
         form, op = draw(st.sampled_from(ALL_OPS))
         a = self.pick()
         if form == "u":
-            guard = {"relu": self.off_kink,
-                     "exp": lambda i: self.bounded(i, EXP_BOUND),
-                     "log": lambda i: self.positive(i, LOG_LOW)}.get(op, self.bounded)
+            guards: dict[str, Callable[[int], int]] = {
+                "relu": self.off_kink,
+                "exp": lambda i: self.bounded(i, EXP_BOUND),
+                "log": lambda i: self.positive(i, LOG_LOW)}
+            guard = guards.get(op, self.bounded)
             self.emit("u", op, guard(a))
         elif form == "tt":
             b = a if draw(st.booleans()) else self.pick()  # x op x: two uses of one node
@@ -374,6 +415,15 @@ class _Builder:
 
 leaf_values = reals(-3.0, 3.0)
 """Leaf values of random programs (0 included: the guards shift what needs it)."""
+
+
+def leaves(elements: st.SearchStrategy[float] = leaf_values) -> st.SearchStrategy[Tensor]:
+    """A fresh leaf `Tensor` per example, holding a value drawn from `elements`.
+
+    A failing example prints the Tensor rounded (its repr); hypothesis's seed, or a
+    strategy of plain values, gives the exact number.
+    """
+    return st.builds(Tensor, elements)
 
 
 @st.composite
