@@ -1,8 +1,10 @@
-"""What a user sees when Python imports a pymicrograd whose C core was never built.
+"""Packaging: what a user sees when Python imports a pymicrograd whose C core was never
+built, and the version's one home.
 
-The usual cause: `python -m pymicrograd` run from the checkout's top folder after a
-plain `pip install .`, so the checkout's sources shadow the installed package. The
-installs themselves (README command, `pip install .`, sdist) run in .ci/packaging.
+The usual cause of the first: `python -m pymicrograd` run from the checkout's top folder
+after a plain `pip install .`, so the checkout's sources shadow the installed package.
+The installs themselves (README command, `pip install .`, sdist, the C library from the
+sdist) run in .ci/packaging; the wheel on every supported CPython in .ci/wheels.
 """
 
 import re
