@@ -24,9 +24,10 @@
  * registration. glibc's pthread_once lets the child redo it; a C library whose
  * pthread_once does not (musl) would hang such a child at its first call.
  *
- * Windows has no fork(): nothing here.
+ * Windows has no fork(), and a build without threads (MG_NO_THREADS) has no locks to
+ * hand over: nothing here for either.
  */
-#ifndef _WIN32
+#if !defined(_WIN32) && !defined(MG_NO_THREADS)
 #include "mg_internal.h"
 #include "mg_lock.h"
 

@@ -30,6 +30,8 @@
  * reads it or backpropagates through it, and reading a gradient while another thread's
  * mg_backward() may be adding to it, are data races, as in any library. mg_set_allocator
  * must run while no other thread is inside the library (at startup, say).
+ * A build for a target without threads (compiled with MG_NO_THREADS, e.g. for
+ * wasm32-wasi) has no locks and no fork handlers: call it from one thread only.
  *
  * Fork. A child of fork() (POSIX) may use the library at once, whatever the parent's
  * other threads were doing in it: fork handlers make fork() wait until no thread is
@@ -64,6 +66,21 @@
 #define MG_H
 
 #include <stddef.h>
+
+/* MG_API marks every function of the library. Building a Windows DLL, the build
+   defines MG_BUILDING_DLL and so exports these functions and nothing else; a program
+   defines nothing (a function needs no dllimport to be called from a DLL). Elsewhere
+   the library is compiled with hidden visibility, and this makes these functions the
+   only ones a shared library exports. */
+#ifndef MG_API
+#if defined(_WIN32) && defined(MG_BUILDING_DLL)
+#define MG_API __declspec(dllexport)
+#elif !defined(_WIN32) && defined(__GNUC__) && __GNUC__ >= 4
+#define MG_API __attribute__((visibility("default")))
+#else
+#define MG_API
+#endif
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -123,59 +140,59 @@ typedef enum mg_op {
    Each returns a new node holding one reference for the caller (release it with
    mg_release), or NULL if an operand is NULL or memory runs out. */
 
-mg_node *mg_leaf(double value);                /* a leaf with gradient 0 */
+MG_API mg_node *mg_leaf(double value);                /* a leaf with gradient 0 */
 
-mg_node *mg_add(mg_node *a, mg_node *b);       /* a + b */
-mg_node *mg_sub(mg_node *a, mg_node *b);       /* a - b */
-mg_node *mg_mul(mg_node *a, mg_node *b);       /* a * b */
-mg_node *mg_div(mg_node *a, mg_node *b);       /* a / b */
-mg_node *mg_pow(mg_node *a, mg_node *b);       /* a ** b; d/db is a**b * ln(a) */
+MG_API mg_node *mg_add(mg_node *a, mg_node *b);       /* a + b */
+MG_API mg_node *mg_sub(mg_node *a, mg_node *b);       /* a - b */
+MG_API mg_node *mg_mul(mg_node *a, mg_node *b);       /* a * b */
+MG_API mg_node *mg_div(mg_node *a, mg_node *b);       /* a / b */
+MG_API mg_node *mg_pow(mg_node *a, mg_node *b);       /* a ** b; d/db is a**b * ln(a) */
 
-mg_node *mg_neg(mg_node *a);                   /* -a */
-mg_node *mg_tanh(mg_node *a);                  /* tanh(a); exact 1.0 for large a */
-mg_node *mg_relu(mg_node *a);                  /* max(a, 0); gradient 0 at a == 0 */
-mg_node *mg_exp(mg_node *a);                   /* e ** a */
-mg_node *mg_log(mg_node *a);                   /* ln(a); nan below 0, -inf at 0 */
-mg_node *mg_sigmoid(mg_node *a);               /* 1 / (1 + exp(-a)), never nan */
+MG_API mg_node *mg_neg(mg_node *a);                   /* -a */
+MG_API mg_node *mg_tanh(mg_node *a);                  /* tanh(a); exact 1.0 for large a */
+MG_API mg_node *mg_relu(mg_node *a);                  /* max(a, 0); gradient 0 at a == 0 */
+MG_API mg_node *mg_exp(mg_node *a);                   /* e ** a */
+MG_API mg_node *mg_log(mg_node *a);                   /* ln(a); nan below 0, -inf at 0 */
+MG_API mg_node *mg_sigmoid(mg_node *a);               /* 1 / (1 + exp(-a)), never nan */
 
-mg_node *mg_add_const(mg_node *a, double c);   /* a + c */
-mg_node *mg_mul_const(mg_node *a, double c);   /* a * c */
-mg_node *mg_div_const(mg_node *a, double c);   /* a / c */
-mg_node *mg_pow_const(mg_node *a, double c);   /* a ** c; gradient 0 when c == 0 */
-mg_node *mg_rsub_const(double c, mg_node *a);  /* c - a */
-mg_node *mg_rdiv_const(double c, mg_node *a);  /* c / a */
-mg_node *mg_rpow_const(double c, mg_node *a);  /* c ** a; d/da is c**a * ln(c) */
+MG_API mg_node *mg_add_const(mg_node *a, double c);   /* a + c */
+MG_API mg_node *mg_mul_const(mg_node *a, double c);   /* a * c */
+MG_API mg_node *mg_div_const(mg_node *a, double c);   /* a / c */
+MG_API mg_node *mg_pow_const(mg_node *a, double c);   /* a ** c; gradient 0 when c == 0 */
+MG_API mg_node *mg_rsub_const(double c, mg_node *a);  /* c - a */
+MG_API mg_node *mg_rdiv_const(double c, mg_node *a);  /* c / a */
+MG_API mg_node *mg_rpow_const(double c, mg_node *a);  /* c ** a; d/da is c**a * ln(c) */
 
 /* ---- references -------------------------------------------------------------------- */
 
 /* Adds a reference to n and returns n; the caller owns the new reference. Returns
    NULL if n is NULL or already holds 2^32 - 1 references (2^32 - 2 for a node made
    by mg_mlp_forward_batch). */
-mg_node *mg_retain(mg_node *n);
+MG_API mg_node *mg_retain(mg_node *n);
 
 /* Gives back one reference. When it was the last, frees n and, without recursion,
    every node that only n kept alive. NULL is ignored. */
-void mg_release(mg_node *n);
+MG_API void mg_release(mg_node *n);
 
 /* ---- reading and writing a node (n must not be NULL) ------------------------------- */
 
-double mg_value(const mg_node *n);             /* the forward value */
-double mg_grad(const mg_node *n);              /* the accumulated gradient */
-void mg_set_value(mg_node *n, double value);   /* changes the value only: nodes built
+MG_API double mg_value(const mg_node *n);             /* the forward value */
+MG_API double mg_grad(const mg_node *n);              /* the accumulated gradient */
+MG_API void mg_set_value(mg_node *n, double value);   /* changes the value only: nodes built
                                                   on n keep the values they computed */
-void mg_set_grad(mg_node *n, double grad);     /* e.g. 0 to reset before a backward */
+MG_API void mg_set_grad(mg_node *n, double grad);     /* e.g. 0 to reset before a backward */
 
-mg_op mg_op_of(const mg_node *n);              /* the op that made n */
-double mg_constant(const mg_node *n);          /* c of a *_CONST op; 0.0 for others */
-size_t mg_child_count(const mg_node *n);       /* 0 for a leaf, 1 or 2 for the ops
+MG_API mg_op mg_op_of(const mg_node *n);              /* the op that made n */
+MG_API double mg_constant(const mg_node *n);          /* c of a *_CONST op; 0.0 for others */
+MG_API size_t mg_child_count(const mg_node *n);       /* 0 for a leaf, 1 or 2 for the ops
                                                   above, more for n-ary ops */
 
 /* Child i of n (0 <= i < mg_child_count(n)), borrowed: valid while n lives;
    mg_retain it to keep it longer. NULL when i is out of range. */
-mg_node *mg_child(const mg_node *n, size_t i);
+MG_API mg_node *mg_child(const mg_node *n, size_t i);
 
 /* A static, never-freed name such as "mul" or "pow_const"; "?" for an unknown op. */
-const char *mg_op_name(mg_op op);
+MG_API const char *mg_op_name(mg_op op);
 
 /* ---- backpropagation -------------------------------------------------------------- */
 
@@ -187,24 +204,24 @@ const char *mg_op_name(mg_op op);
    level, and 16 per weight of its widest layer.
    Returns MG_OK; MG_EINVAL if root is NULL; MG_ENOMEM if the temporary memory cannot
    be had, in which case no gradient has changed. */
-int mg_backward(mg_node *root);
+MG_API int mg_backward(mg_node *root);
 
 /* One step of backpropagation by hand, as micrograd's `_backward()`: adds
    mg_grad(n) * d(n)/d(child) to the gradient of each child of n (a leaf has none),
    once. Calling it on every node of a graph in reverse topological order, after
    setting the root's gradient to 1 and the others' to 0, gives what mg_backward
    gives. Returns MG_OK, or MG_EINVAL if n is NULL. */
-int mg_backward_step(mg_node *n);
+MG_API int mg_backward_step(mg_node *n);
 
 /* ---- bookkeeping ------------------------------------------------------------------ */
 
 /* The number of nodes allocated and not yet freed, in the whole process. Tests use it
    to prove that a workload leaks nothing. */
-size_t mg_live_nodes(void);
+MG_API size_t mg_live_nodes(void);
 
 /* MG_VERSION_NUMBER as the library was compiled: differs from the header's when a
    program runs against another build of the shared library than it was compiled with. */
-int mg_version_number(void);
+MG_API int mg_version_number(void);
 
 /* ---- memory ------------------------------------------------------------------------ */
 
@@ -226,12 +243,12 @@ typedef struct mg_allocator {
    any node is alive, or if an installed allocator still has blocks out (a layer or
    an optimizer): memory must go back to the allocator it came from, so free every
    object of the library first. Not thread-safe: no other call may run meanwhile. */
-int mg_set_allocator(const mg_allocator *a);
+MG_API int mg_set_allocator(const mg_allocator *a);
 
 /* Gives back the memory the library keeps cached between calls (mg_backward's work
    arrays, freed nodes kept for reuse), so that a leak checker sees nothing at exit;
    later calls simply allocate again. Safe at any time, from any thread. */
-void mg_trim(void);
+MG_API void mg_trim(void);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,7 @@
 /* mg_lock.h -- the core's two kinds of lock: a mutex (pthreads or Windows SRW locks)
-   for long critical sections, a spin lock for short ones.
+   for long critical sections, a spin lock for short ones. Built with MG_NO_THREADS
+   (targets without threads, such as wasm32-wasi) both do nothing: with one thread
+   there is nothing to wait for, and such targets have no pthread.h.
 
    The fork handlers (fork.c) take every lock of the core before a fork() and release
    them after it, so they list them all: a lock added to the core without being added
@@ -7,6 +9,19 @@
 #ifndef MG_LOCK_H
 #define MG_LOCK_H
 
+#ifdef MG_NO_THREADS
+
+typedef struct { char unused; } mg_lock;   /* C forbids an empty struct */
+#define MG_LOCK_INIT {0}
+static inline void mg_lock_acquire(mg_lock *l) { (void)l; }
+static inline void mg_lock_release(mg_lock *l) { (void)l; }
+
+typedef mg_lock mg_spin;
+#define MG_SPIN_INIT {0}
+static inline void mg_spin_acquire(mg_spin *l) { (void)l; }
+static inline void mg_spin_release(mg_spin *l) { (void)l; }
+
+#else   /* threads */
 #include <stdatomic.h>
 
 #ifdef _WIN32
@@ -71,4 +86,5 @@ static inline void mg_spin_release(mg_spin *l)
     atomic_store_explicit(&l->taken, 0, memory_order_release);
 }
 
+#endif /* MG_NO_THREADS */
 #endif /* MG_LOCK_H */

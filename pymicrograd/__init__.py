@@ -9,11 +9,13 @@
 """
 
 from . import losses, nn, optim
+from ._core import lib as _lib
 from ._core import live_nodes
 from ._gradcheck import GradcheckError, gradcheck
 from .engine import Number, Tensor, Value
 
-__version__ = "0.1.0"
+# The version has one home, csrc/mg.h: this is the one compiled into the C core.
+__version__ = f"{_lib.MG_VERSION_MAJOR}.{_lib.MG_VERSION_MINOR}.{_lib.MG_VERSION_PATCH}"
 
 __all__ = [
     "GradcheckError",

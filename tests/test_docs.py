@@ -6,6 +6,7 @@ build, generated pictures and C API page, browser check) is built by .ci/docs.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,12 @@ PAGES = sorted(p for p in (REPO / "docs").rglob("*.md") if "_tools" not in p.par
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO / "docs")))
-def test_every_block_of_the_page_runs_and_prints_what_it_shows(page: Path) -> None:
+def test_every_block_of_the_page_runs_and_prints_what_it_shows(
+        page: Path, request: pytest.FixtureRequest) -> None:
+    # as conftest.py skips a test module that imports torch
+    if request.config.getoption("--without-torch") and re.search(
+            r"^(import|from) torch\b", page.read_text(), re.M):
+        pytest.skip(f"{page.name} imports torch, and this run is --without-torch")
     check_page(page)
 
 

@@ -104,7 +104,7 @@ PYTEST_FILES = (
 packaging, threads or lifetimes, which a change to arithmetic does not reach)."""
 
 C_TESTS = ("test_main.c", "test_ops.c", "test_backward.c", "test_lifetime.c", "test_batch.c",
-           "test_deep.c", "test_args.c", "test_alloc.c")
+           "test_deep.c", "test_args.c", "test_alloc.c", "test_fork.c")
 """Stage 2: the C unit test program's sources (tests/c/CMakeLists.txt's mg_tests)."""
 
 SUITE_EXAMPLES = 20

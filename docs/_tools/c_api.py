@@ -1,8 +1,9 @@
 """The C API reference page, generated from the public headers (csrc/mg.h, mg_nn.h).
 
 The headers are the contract; this page only arranges them for reading: each header's
-opening comment as prose, then each ``/* ---- section ---- */`` of it as a heading with
-its declarations and their comments, verbatim, and an index of every function. Nothing
+opening comment as prose, then each ``/* ---- section ---- */`` of it as a heading, the
+rest of that comment (when it goes on past the dashes) as the section's prose, and its
+declarations and their comments, verbatim, as C; and an index of every function. Nothing
 is written by hand, so the page cannot disagree with the code.
 """
 
@@ -27,24 +28,32 @@ def _opening_comment(text: str) -> tuple[str, str]:
     return prose, text[end:]
 
 
-def _sections(body: str) -> list[tuple[str, str]]:
-    """(title, code) for each ``/* ---- title ---- */`` section of the header body."""
+def _sections(body: str) -> list[tuple[str, str, str]]:
+    """(title, prose, code) for each ``/* ---- title ---- */`` section of the header body.
+
+    A section's comment may go on after the dashes, up to its ``*/``: that is prose
+    about the whole section, not code (as code, its tail would be shown without its
+    ``/*`` and highlighted as C).
+    """
     body = re.sub(r"#ifndef \w+_H\n#define \w+_H\n", "", body)
     body = body.replace('#ifdef __cplusplus\nextern "C" {\n#endif\n', "")
     body = body.replace("#ifdef __cplusplus\n}\n#endif\n", "")
     body = re.sub(r"#endif /\* \w+_H \*/\s*$|#endif\s*$", "", body.rstrip()) + "\n"
-    sections, title, lines = [], "Types and constants", []
+    sections, title, prose, lines = [], "Types and constants", [], []
+    in_prose = False
     for line in body.splitlines():
         m = _SECTION.match(line)
         if m:
-            sections.append((title, "\n".join(lines).strip("\n")))
-            title = m.group(1).strip()
-            rest = m.group(2).strip()
-            lines = [] if rest in ("*/", "") else ["/* " + rest]
+            sections.append((title, " ".join(prose), "\n".join(lines).strip("\n")))
+            title, prose, lines = m.group(1).strip(), [], []
+            in_prose = not m.group(2).strip().endswith("*/")
+        elif in_prose:
+            prose.append(line.replace("*/", "").strip())
+            in_prose = "*/" not in line
         else:
             lines.append(line)
-    sections.append((title, "\n".join(lines).strip("\n")))
-    return [(t, code) for t, code in sections if code.strip()]
+    sections.append((title, " ".join(prose), "\n".join(lines).strip("\n")))
+    return [(t, p.strip(), code) for t, p, code in sections if code.strip()]
 
 
 def _anchor(title: str) -> str:
@@ -65,9 +74,12 @@ def render() -> str:
         first, _, rest = prose.partition("\n")
         out += [f"## {header}", "", f"*{first.split('--', 1)[-1].strip()}*", "",
                 rest.strip(), ""]
-        for title, code in _sections(body):
+        for title, section_prose, code in _sections(body):
             heading = f"{header}: {title}"
-            out += [f"### {heading} {{#{_anchor(heading)}}}", "", "```c", code, "```", ""]
+            out += [f"### {heading} {{#{_anchor(heading)}}}", ""]
+            if section_prose:
+                out += [section_prose, ""]
+            out += ["```c", code, "```", ""]
             for name in _FUNCTION.findall(code):
                 index.append((name, header, _anchor(heading)))
     out += ["## Index of functions", "", "| function | header, section |", "|---|---|"]

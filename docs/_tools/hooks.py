@@ -3,8 +3,8 @@
 - reference/c-api.md from the C headers (c_api.py);
 - figures/* drawn by the functions registered in figures_*.py (figures.py);
 - source/<path>.md, a page per source file that the docs link to (csrc/, examples/,
-  fuzz/, benchmarks/), so that a link such as ``../csrc/mg.h`` works on GitHub and
-  on the site alike.
+  fuzz/, benchmarks/, pymicrograd/_core.py), so that a link such as ``../csrc/mg.h``
+  works on GitHub and on the site alike.
 
 All of it exists only in the build: nothing generated is committed, so nothing can go
 stale.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -23,11 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import c_api
 import figures
+from mkdocs.exceptions import Abort
 from mkdocs.structure.files import File, Files
 
 REPO = Path(__file__).resolve().parent.parent.parent
 SOURCES = ["csrc/*.[ch]", "csrc/CMakeLists.txt", "examples/*.py", "examples/c/*.c",
-           "examples/c/CMakeLists.txt", "fuzz/*.c", "benchmarks/*.py", "benchmarks/*.c"]
+           "examples/c/CMakeLists.txt", "fuzz/*.c", "benchmarks/*.py", "benchmarks/*.c",
+           "pymicrograd/_core.py"]
 _LANG = {".c": "c", ".h": "c", ".py": "python", ".txt": "cmake"}
 _LINK = re.compile(r"\]\((\.\./[^)#\s]+)(#[^)\s]*)?\)")
 
@@ -38,6 +41,14 @@ def _source_page(rel: str) -> str:
     text = (REPO / rel).read_text()
     lang = _LANG.get(Path(rel).suffix, "text")
     return f"# {rel}\n\n```{lang}\n{text}\n```\n"
+
+
+def on_config(config: Any) -> Any:
+    """Stops the build at once, in one line, when Graphviz's dot is missing (figures)."""
+    if shutil.which("dot") is None:
+        raise Abort("the figures need Graphviz's dot program, which is not on PATH: "
+                    "install Graphviz (apt install graphviz, brew install graphviz)")
+    return config
 
 
 def on_files(files: Files, config: Any) -> Files:

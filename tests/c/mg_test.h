@@ -12,10 +12,19 @@
 
 #include "mg.h"
 
+/* The fork tests need fork() (POSIX) and threads to hold a lock while forking. */
+#if !defined(_WIN32) && !defined(MG_NO_THREADS)
+#define MG_TEST_FORK 1
+#else
+#define MG_TEST_FORK 0
+#endif
+
 extern int mg_test_failures;   /* failures recorded in the running test */
 
 void mg_test_fail(const char *file, int line, const char *fmt, ...)
-#if defined(__GNUC__)
+#if defined(__MINGW32__)   /* there "printf" means msvcrt's, which lacks %zu */
+    __attribute__((format(gnu_printf, 3, 4)))
+#elif defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;

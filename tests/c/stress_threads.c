@@ -13,25 +13,25 @@
  * layer's, must be the exact sum of every input used (no lost update), and every node
  * must be freed.
  */
-#define _POSIX_C_SOURCE 200809L   /* pthread_barrier_t */
 #include <math.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "mg.h"
 #include "mg_nn.h"
+#include "mg_test_thread.h"
 
 enum { NW = 8 };
 
 static mg_layer *layer;        /* 2 inputs, 1 linear neuron, shared by every thread */
-static mg_node *batch_mailbox;
+static _Atomic(mg_node *) batch_mailbox;
 
 static mg_node *w[NW];
 static mg_node *shared_tanh;   /* tanh(w[0]), shared by every graph */
-static mg_node *mailbox;
-static pthread_mutex_t mailbox_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_barrier_t start_line;   /* all threads start together, to overlap */
+static _Atomic(mg_node *) mailbox;
+static atomic_int ready;       /* threads at the start line: all start together, to overlap */
+static int nthreads = 4;
 static int iterations = 2000;
 
 typedef struct {
@@ -47,7 +47,8 @@ static double x_value(int id, int it, int i) { return (double)((id * 31 + it * 7
 static void *work(void *arg)
 {
     worker *me = arg;
-    pthread_barrier_wait(&start_line);
+    atomic_fetch_add(&ready, 1);
+    while (atomic_load(&ready) < nthreads) mg_test_yield();
     for (int it = 0; it < iterations; it++) {
         mg_node *acc = mg_leaf(0.0);
         mg_node *x0 = NULL;
@@ -79,11 +80,7 @@ static void *work(void *arg)
         mg_release(x0);
 
         /* hand the graph to whichever thread comes next, and free the previous one */
-        pthread_mutex_lock(&mailbox_lock);
-        mg_node *old = mailbox;
-        mailbox = y;
-        pthread_mutex_unlock(&mailbox_lock);
-        mg_release(old);
+        mg_release(atomic_exchange(&mailbox, y));
 
         if (it % 8 == 0) {   /* a batch of two rows through the shared layer */
             double x[4];
@@ -97,11 +94,7 @@ static void *work(void *arg)
             me->layer_sum[0] += x[0] + x[2];
             me->layer_sum[1] += x[1] + x[3];
             me->layer_sum[2] += 2.0;
-            pthread_mutex_lock(&mailbox_lock);
-            mg_node *old_batch = batch_mailbox;
-            batch_mailbox = sum;
-            pthread_mutex_unlock(&mailbox_lock);
-            mg_release(old_batch);
+            mg_release(atomic_exchange(&batch_mailbox, sum));
             if (input && mg_value(input) != x[2]) me->errors++;
             mg_release(input);
         }
@@ -118,7 +111,7 @@ static void *work(void *arg)
 
 int main(int argc, char **argv)
 {
-    int nthreads = argc > 1 ? atoi(argv[1]) : 4;
+    if (argc > 1) nthreads = atoi(argv[1]);
     if (argc > 2) iterations = atoi(argv[2]);
     if (nthreads < 1 || nthreads > 64 || iterations < 1) {
         fprintf(stderr, "usage: %s [THREADS (1-64) [ITERATIONS]]\n", argv[0]);
@@ -130,20 +123,18 @@ int main(int argc, char **argv)
     layer = mg_layer_new(2, 1, MG_ACT_LINEAR, init);
     if (!shared_tanh || !layer) return 1;
 
-    pthread_t threads[64];
+    static mg_test_thread threads[64];
     worker workers[64] = {{0}};
-    pthread_barrier_init(&start_line, NULL, (unsigned)nthreads);
     for (int t = 0; t < nthreads; t++) {
         workers[t].id = t;
-        if (pthread_create(&threads[t], NULL, work, &workers[t]) != 0) {
-            fprintf(stderr, "pthread_create failed\n");
+        if (mg_test_thread_start(&threads[t], work, &workers[t], 0) != 0) {
+            fprintf(stderr, "cannot start a thread\n");
             return 1;
         }
     }
-    for (int t = 0; t < nthreads; t++) pthread_join(threads[t], NULL);
-    pthread_barrier_destroy(&start_line);
-    mg_release(mailbox);
-    mg_release(batch_mailbox);
+    for (int t = 0; t < nthreads; t++) mg_test_thread_join(&threads[t]);
+    mg_release(atomic_load(&mailbox));
+    mg_release(atomic_load(&batch_mailbox));
 
     int errors = 0;
     double expect[NW] = {0}, expect_tanh = 0, expect_layer[3] = {0};

@@ -1,23 +1,26 @@
 /* test_deep.c -- graphs far deeper than any recursion could walk, run on a thread
- * with a small stack so that a recursive build, backward or free would crash here. */
-#include <pthread.h>
-
+ * with a small stack so that a recursive build, backward or free would crash here.
+ * Without threads (MG_NO_THREADS) they run on the main thread: under wasm32-wasi its
+ * stack is small too (64 KiB, wasm-ld's default). */
 #include "counting_alloc.h"
 #include "mg_test.h"
+#ifndef MG_NO_THREADS
+#include "mg_test_thread.h"
+#endif
 
 enum { SMALL_STACK = 256 * 1024 };
 
 /* Runs fn(arg) on a thread with a 256 KiB stack. */
 static int run_small_stack(void *(*fn)(void *), void *arg)
 {
-    pthread_attr_t attr;
-    pthread_t t;
-    if (pthread_attr_init(&attr) != 0) return -1;
-    pthread_attr_setstacksize(&attr, SMALL_STACK);
-    int rc = pthread_create(&t, &attr, fn, arg);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) return -1;
-    return pthread_join(t, NULL);
+#ifdef MG_NO_THREADS
+    fn(arg);
+    return 0;
+#else
+    mg_test_thread t;
+    if (mg_test_thread_start(&t, fn, arg, SMALL_STACK) != 0) return -1;
+    return mg_test_thread_join(&t);
+#endif
 }
 
 /* y_0 = x; then alternately y = y * 1 and y = y + x: n nodes above x, and

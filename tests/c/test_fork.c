@@ -15,6 +15,9 @@
  * TIMEOUT_SECONDS, then kills it and fails the test instead of hanging.
  */
 #define _POSIX_C_SOURCE 200809L   /* fork, waitpid, kill, nanosleep */
+#include "mg_test.h"
+
+#if MG_TEST_FORK   /* the whole file: POSIX with threads only (mg_test.h) */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -23,8 +26,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "mg_test.h"
 
 enum { NODES = 200000, TIMEOUT_SECONDS = 30 };
 static const struct timespec HOLD = {0, 200 * 1000 * 1000};   /* 0.2 s */
@@ -222,3 +223,4 @@ void test_fork_while_freeing_a_graph(void)
     mg_release(x);
     CHECK_EQ_INT(mg_set_allocator(NULL), MG_OK);
 }
+#endif /* MG_TEST_FORK */
