@@ -70,7 +70,8 @@ void mg__graph_unlock(void) { mg_spin_release(&graph_lock); }
    goes straight back to free: a sanitizer build wants that, since AddressSanitizer
    sees a use of a freed node only if the node was really freed (a cached one is still
    allocated memory, and a reused one is another node's). build_ext.py sets it for
-   PYMICROGRAD_SANITIZE builds. The normal build compiles exactly the cache as it was. */
+   PYMICROGRAD_SANITIZE builds and CMake for MG_SANITIZE builds. The normal build
+   compiles exactly the cache as it was. */
 #ifdef MG_NO_NODE_CACHE
 enum { CACHE_SLOTS = 32, CACHE_BYTES = 0 };
 #else
