@@ -136,7 +136,7 @@ def test_children_are_values_and_keep_the_graph() -> None:
 
 def test_constructor_takes_micrograds_private_arguments() -> None:
     """A node built by hand, as the lecture builds its ops, shows its children and op;
-    its derivative is the `_backward` the user assigns (backward() runs C's only)."""
+    its derivative is the `_backward` the user assigns, which backward() calls."""
     a = Value(1.0)
     v = Value(2, (a,), "+", label="v")
     assert v.data == 2.0 and v.grad == 0.0 and v._prev == {a} and v._op == "+"
@@ -150,6 +150,9 @@ def test_constructor_takes_micrograds_private_arguments() -> None:
     v._backward = _backward   # type: ignore[method-assign]
     v._backward()
     assert a.grad == 1.0
+    v.grad = 0.0
+    v.backward()
+    assert a.grad == 2.0 and v.grad == 1.0
     with pytest.raises(TypeError, match="Value"):
         Value("2")  # type: ignore[arg-type]
 

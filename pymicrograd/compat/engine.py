@@ -16,12 +16,13 @@ What differs from micrograd (docs/coming-from-micrograd.md has the whole list):
 - ``data`` and ``grad`` are always floats (micrograd keeps ``Value(2).data == 2`` an
   int), and a Value holds a C double: ``Value(x)`` takes an int or a float (numpy
   scalars too), not arbitrary objects.
-- More ops: ``-`` and ``/`` are single nodes (micrograd builds them from ``*`` and
-  ``**-1``), and there are ``tanh``, ``exp``, ``log``, ``sigmoid`` and ``2 ** v``.
-  ``v ** w`` also takes a Value exponent (micrograd asserts an int or float one):
-  every program micrograd runs still runs unchanged.
-- A plain number operand is folded into its node (``(v * 2)._prev == {v}``; the 2 is
-  ``.constant``), where micrograd wraps it in a leaf Value of its own.
+- More ops: ``tanh``, ``exp``, ``log``, ``sigmoid`` and ``2 ** v``; ``v ** w`` also
+  takes a Value exponent (micrograd asserts an int or float one): every program
+  micrograd runs still runs unchanged. The ops micrograd has are built as it builds
+  them (a number operand of ``+`` and ``*`` is a leaf Value of its own, ``-a`` is
+  ``a * -1``, ``a / b`` is ``a * b**-1``), so graphs, pictures and rounding agree.
+- A node built by hand (``Value(t, (x,), 'tanh')`` with its own ``_backward``) is a
+  leaf to the C core, so ``backward()`` over a graph holding one runs in Python.
 
 >>> a, b = Value(-4.0), Value(2.0)
 >>> c = a + b
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 from collections.abc import Iterable
 from typing import Any, Callable
 
@@ -106,14 +108,14 @@ class Value(Tensor):
 
         `_children` and `_op` describe a node built by hand, as karpathy's lecture
         builds its own ops: `_prev` and `_op` show them, and the node's own
-        `_backward` is whatever you assign to it (``out._backward = fn``). Such a node
-        is a leaf of the C graph: ``backward()`` runs the C core's derivatives only,
-        so call `_backward` in your own loop for nodes made this way.
+        `_backward` is whatever you assign to it (``out._backward = fn``), which
+        `backward` calls, as micrograd's does.
         """
         super().__init__(data, label)
         children = tuple(_children)
         if children:
             self._sources = children
+            _built_by_hand.add(self)
         if _op:
             self.__dict__["_op_text"] = _op
 
@@ -165,7 +167,17 @@ class Value(Tensor):
         call adds the same derivatives once more; set the grads to 0 in between
         (``model.zero_grad()``, ``v.grad = 0``) to start over. micrograd's usual loop,
         ``zero_grad()`` then ``backward()`` on a new loss, gives the same grads on both.
+
+        A node built by hand (``Value(t, (x,), 'tanh')`` with ``out._backward = fn``,
+        as the lecture writes its own ops) is a leaf to the C graph, so a graph that
+        contains one is backpropagated in Python instead, as micrograd does: every
+        node's `_backward`, yours or C's, in reverse topological order.
         """
+        if _built_by_hand:
+            order = _topological_order(self)
+            if any(v in _built_by_hand for v in order):
+                _backward_in_python(self, order)
+                return
         Tensor.backward(self)
 
     # ---- printing --------------------------------------------------------------------
@@ -235,6 +247,56 @@ class Value(Tensor):
         if isinstance(other, Tensor):
             return _remember(Tensor.__rtruediv__(self, other), other, self)
         return other * self**-1
+
+
+# The live Values made with `_children` (nodes built by hand): while there is none,
+# backward() is the C core's alone.
+_built_by_hand: weakref.WeakSet[Value] = weakref.WeakSet()
+
+
+def _operands(v: Tensor) -> tuple[Tensor, ...]:
+    """What `v` was computed from: its `_children` if built by hand, else its C children."""
+    if v in _built_by_hand:
+        return tuple(c for c in v._sources if isinstance(c, Tensor))
+    return v.children
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Every node `root` depends on, each after the nodes it was computed from.
+
+    Iterative (a deep graph must not exhaust Python's stack), visiting each node once.
+    """
+    order: list[Tensor] = []
+    seen = {root}
+    stack = [(root, iter(_operands(root)))]
+    while stack:
+        node, pending = stack[-1]
+        for child in pending:
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, iter(_operands(child))))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def _backward_in_python(root: Value, order: list[Tensor]) -> None:
+    """micrograd's backward over `order`, adding to the grads as `backward()` does.
+
+    Each node's `_backward` reads its own grad as its adjoint, so the grads the nodes
+    had are set aside, the pass runs from root.grad = 1, and the old grads are added
+    back: the result is the old grad plus d(root)/d(node), for every node.
+    """
+    before = [v.grad for v in order]
+    for v in order:
+        v.grad = 0.0
+    root.grad = 1.0
+    for v in reversed(order):   # a plain Tensor in the graph has no _backward
+        getattr(v, "_backward", v.backward_step)()
+    for v, old in zip(order, before):
+        v.grad = old + v.grad
 
 
 def _reciprocal(c: float) -> float:
