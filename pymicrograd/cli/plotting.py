@@ -1,5 +1,7 @@
-"""The classification commands' plots (decision regions; test digits and their confusion
-matrix), and what matplotlib can write.
+"""The classification commands' plots, and what matplotlib can write.
+
+Decision regions (moons, spirals, yinyang); test digits with their predicted labels
+and the confusion matrix (digits).
 
 matplotlib is optional (``pip install "pymicrograd[plot]"``): without it a command
 still trains, and says how to get plots instead of saving one.
@@ -128,11 +130,12 @@ def plot_regions(path: str, regions: Regions) -> bool:
 
 
 def plot_digits(path: str, digits: DigitPredictions, shown: int = 24) -> bool:
-    """Save the first `shown` test digits with their predicted labels (red when wrong,
-    with the true label) beside the confusion matrix, to `path` (a `plot_file`).
+    """Save test digits with their predictions beside the confusion matrix to `path`.
 
-    Returns False, after a message naming the extra to install, without matplotlib.
-    CommandError when the file cannot be written.
+    The first `shown` test digits, each titled with its predicted label (in red, with
+    the true label, when wrong); `path` is a `plot_file`. Returns False, after a
+    message naming the extra to install, without matplotlib. CommandError when the
+    file cannot be written.
     """
     plt = _pyplot()
     if plt is None:

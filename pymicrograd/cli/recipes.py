@@ -53,6 +53,34 @@ def _sign_accuracy(scores: Sequence[float], y: Sequence[float]) -> float:
     return sum((s > 0) == (t > 0) for s, t in zip(scores, y)) / len(y)
 
 
+def _cross_entropy(model: MLP, labels: list[int], alpha: float) -> Callable[[Any], Tensor]:
+    """Softmax cross-entropy against `labels` (+ alpha * the model's L2 if alpha != 0)."""
+
+    def loss(logits: Any) -> Tensor:
+        total = cross_entropy_loss(logits, labels)
+        return total + l2_penalty(model, alpha) if alpha else total
+
+    return loss
+
+
+def _class_status(labels: list[int], steps: int,
+                  what: str) -> Callable[[int, Tensor, Any], str]:
+    """The progress text of a classification command: the loss after every step.
+
+    About 20 times a run also the accuracy (named `what`) of the logits on `labels`:
+    it costs a pass over the logits.
+    """
+    every = max(1, steps // 20)
+
+    def status(k: int, loss: Tensor, logits: Any) -> str:
+        if k % every == 0 or k == steps:
+            acc = sum(_argmax(r) == c for r, c in zip(logits, labels)) / len(labels)
+            return f"loss {loss.value:.4f}, {what} {acc:.0%}"
+        return f"loss {loss.value:.4f}"
+
+    return status
+
+
 # ---- seed -----------------------------------------------------------------------------
 
 
@@ -134,18 +162,6 @@ def multiclass(args: argparse.Namespace) -> Recipe[list[list[Tensor]]]:
     hidden = args.hidden
     model = MLP(2, [hidden, hidden, 3], activation="relu", final_activation="linear",
                 seed=args.seed)
-    every = max(1, args.steps // 20)  # the accuracy costs a pass over the logits
-
-    def loss(logits: list[list[Tensor]]) -> Tensor:
-        total = cross_entropy_loss(logits, labels)
-        return total + l2_penalty(model, args.alpha) if args.alpha else total
-
-    def status(k: int, loss: Tensor, logits: list[list[Tensor]]) -> str:
-        if k % every == 0 or k == args.steps:
-            acc = sum(_argmax(r) == c for r, c in zip(logits, labels)) / len(labels)
-            return f"loss {loss.value:.4f}, accuracy {acc:.0%}"
-        return f"loss {loss.value:.4f}"
-
     def report() -> Regions:
         predicted = [_argmax(r) for r in _class_rows(model, X)]
         right = sum(p == c for p, c in zip(predicted, labels))
@@ -163,8 +179,8 @@ def multiclass(args: argparse.Namespace) -> Recipe[list[list[Tensor]]]:
                f"{args.steps} steps",
         optimizer=lambda params: Adam(params, lr=args.lr),
         forward=lambda: _class_rows(model, X),
-        loss=loss,
-        status=status,
+        loss=_cross_entropy(model, labels, args.alpha),
+        status=_class_status(labels, args.steps, "accuracy"),
         report=report,
     )
 
@@ -193,9 +209,11 @@ def _load_digits() -> tuple[Any, list[int]]:
 
 
 def digits_split(n: int, n_train: int | None = None) -> tuple[list[int], list[int]]:
-    """The indices of the training and the test digits among `n`: the first
-    `DIGITS_TEST` of a ``random.Random(DIGITS_SPLIT_SEED)`` shuffle are the test set, the
-    rest (its first `n_train` if given) the training set."""
+    """The indices of the training and the test digits among `n`.
+
+    The first `DIGITS_TEST` of a ``random.Random(DIGITS_SPLIT_SEED)`` shuffle are the
+    test set, the rest (its first `n_train` if given) the training set.
+    """
     order = list(range(n))
     random.Random(DIGITS_SPLIT_SEED).shuffle(order)
     train = order[DIGITS_TEST:]
@@ -212,20 +230,8 @@ def digits(args: argparse.Namespace) -> Recipe[Any]:
     net = f"MLP(64, [{hidden}, 10])"
     model = MLP(64, [hidden, 10], activation="relu", final_activation="linear",
                 seed=args.seed)
-    every = max(1, args.steps // 20)  # the accuracy costs a pass over the logits
-
-    def loss(logits: Any) -> Tensor:
-        total = cross_entropy_loss(logits, y_train)
-        return total + l2_penalty(model, args.alpha) if args.alpha else total
-
-    def status(k: int, loss: Tensor, logits: Any) -> str:
-        if k % every == 0 or k == args.steps:
-            acc = sum(_argmax(r) == c for r, c in zip(logits, y_train)) / len(y_train)
-            return f"loss {loss.value:.4f}, train accuracy {acc:.0%}"
-        return f"loss {loss.value:.4f}"
-
     def report() -> DigitPredictions:
-        predicted = [_argmax(r) for r in model.forward_batch(X_test)]
+        predicted = [_argmax(r) for r in _class_rows(model, X_test)]
         right = sum(p == c for p, c in zip(predicted, y_test))
         acc = right / len(y_test)
         print(f"test accuracy {acc:.1%} ({right}/{len(y_test)} digits)")
@@ -241,8 +247,8 @@ def digits(args: argparse.Namespace) -> Recipe[Any]:
                f"cross-entropy{penalty}, Adam lr {args.lr:g}, {args.steps} steps",
         optimizer=lambda params: Adam(params, lr=args.lr),
         forward=lambda: model.forward_batch(X_train),
-        loss=loss,
-        status=status,
+        loss=_cross_entropy(model, y_train, args.alpha),
+        status=_class_status(y_train, args.steps, "train accuracy"),
         report=report,
     )
 
