@@ -500,7 +500,8 @@ def summarize(w: Workload, res: dict[str, Json]) -> Json:
             out[eng] = {"why": r.get("error", "no result")}
             continue
         med = statistics.median(r["t"])
-        e: Json = {"median": med, "n": len(r["t"]), "gflops": 2 * w.macs() / med / 1e9}
+        e: Json = {"median": med, "min": min(r["t"]), "n": len(r["t"]),
+                   "gflops": 2 * w.macs() / med / 1e9}
         if eng != "c" and ref is not None:
             e["err"] = max(abs(a - b) / max(1.0, abs(b)) for h in r["loss"]
                            for a, b in zip(h, ref))
