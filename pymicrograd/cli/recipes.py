@@ -230,6 +230,7 @@ def digits(args: argparse.Namespace) -> Recipe[Any]:
     net = f"MLP(64, [{hidden}, 10])"
     model = MLP(64, [hidden, 10], activation="relu", final_activation="linear",
                 seed=args.seed)
+
     def report() -> DigitPredictions:
         predicted = [_argmax(r) for r in _class_rows(model, X_test)]
         right = sum(p == c for p, c in zip(predicted, y_test))
