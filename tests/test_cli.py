@@ -1,4 +1,4 @@
-"""The command line: python -m pymicrograd [seed|moons|spirals|yinyang|neuron]."""
+"""The command line: python -m pymicrograd [seed|moons|spirals|yinyang|digits|neuron]."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from pymicrograd.__main__ import SEED_XS, SEED_YS, main
 from pymicrograd._progress import Progress
 
-COMMANDS = ["seed", "moons", "spirals", "yinyang", "neuron"]
+COMMANDS = ["seed", "moons", "spirals", "yinyang", "digits", "neuron"]
 
 
 def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -86,7 +86,9 @@ def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     if not argv:
         for command in COMMANDS:
             assert command in out
-    if argv and argv[0] in ("moons", "spirals", "yinyang"):
+    if argv == ["digits"]:
+        assert 'pip install "pymicrograd[digits]"' in out
+    if argv and argv[0] in ("moons", "spirals", "yinyang", "digits"):
         assert "--plot" in out and 'pip install "pymicrograd[plot]"' in out
     if argv != ["neuron"]:
         assert "--save" in out and "--load" in out
@@ -96,7 +98,8 @@ def test_bad_arguments_exit_with_usage(capsys: pytest.CaptureFixture[str]) -> No
     for argv in (["--steps", "-1"], ["moons", "--samples", "1"], ["nope"],
                  ["--lr", "nan"], ["--lr", "x"], ["moons", "--seed", "-1"],
                  ["moons", "--seed", str(2**32)], ["moons", "--noise", "-0.1"],
-                 ["spirals", "--per-class", "1"], ["yinyang", "--hidden", "0"]):
+                 ["spirals", "--per-class", "1"], ["yinyang", "--hidden", "0"],
+                 ["digits", "--train", "0"], ["digits", "--lr", "-1"]):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
@@ -160,6 +163,78 @@ def test_spirals_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     status, _, _ = run_main(capsys, "spirals", "--steps", "5", "--plot", str(png))
     assert status == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+# ---- digits -----------------------------------------------------------------------------
+
+
+def digits_accuracy(out: str) -> float:
+    """The test accuracy a digits run printed, checked against its count."""
+    m = re.search(r"^test accuracy ([\d.]+)% \((\d+)/(\d+) digits\)$", out, re.M)
+    assert m, out
+    assert round(100 * int(m.group(2)) / int(m.group(3)), 1) == float(m.group(1))
+    return float(m.group(1)) / 100
+
+
+def test_digits_learns_from_a_small_subset_and_saves_and_loads(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sklearn  # noqa: F401  (the test extra installs it: the command must not skip)
+    path = tmp_path / "digits.json"
+    # 300 of the 1,437 training digits, 60 steps: about a second, and far above chance
+    # (10%): 82% here (76% to 88% over seeds 0 to 2 after 40 to 60 steps)
+    status, out, err = run_main(capsys, "digits", "--train", "300", "--steps", "60",
+                                "--no-plot", "--save", str(path))
+    assert status == 0, err
+    assert "on 300 of scikit-learn's 8x8 digits" in out and "testing on 360 others" in out
+    assert re.search(r"^60 steps in [\d.]+ m?s \([\d.]+ ms per step\)$", out, re.M)
+    accuracy = digits_accuracy(out)
+    assert accuracy >= 0.75
+    assert len(json.loads(path.read_text())["parameters"]) == 64 * 32 + 32 + 33 * 10
+    # another seed, no training: the same test accuracy from the file alone
+    status, loaded, err = run_main(capsys, "digits", "--load", str(path), "--steps", "0",
+                                   "--seed", "5", "--no-plot")
+    assert status == 0, err
+    assert f"loaded parameters from {path}" in loaded
+    assert digits_accuracy(loaded) == accuracy
+
+
+def test_digits_data_and_its_one_split() -> None:
+    from pymicrograd.cli.recipes import DIGITS_TEST, _load_digits, digits_split
+
+    X, labels = _load_digits()
+    assert X.shape == (1797, 64) and X.min() == 0.0 and X.max() == 1.0  # pixels / 16
+    assert sorted(set(labels)) == list(range(10))
+    train, test = digits_split(1797)
+    assert len(test) == DIGITS_TEST == 360 and len(train) == 1437
+    assert sorted(train + test) == list(range(1797))  # disjoint, every digit used
+    assert digits_split(1797) == (train, test)  # fixed: no seed of the run changes it
+    assert digits_split(1797, 100) == (train[:100], test)  # --train: a prefix, same test
+    assert min(sum(labels[i] == c for i in test) for c in range(10)) >= 20  # every class
+
+
+def test_digits_plot_shows_digits_and_a_confusion_matrix(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import matplotlib  # noqa: F401  (the test extra installs it: a plot must not skip)
+    png = tmp_path / "d.png"
+    status, out, err = run_main(capsys, "digits", "--train", "100", "--steps", "3",
+                                "--plot", str(png))
+    assert status == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"test digits and confusion matrix saved to {png}" in out
+
+
+def test_digits_without_scikit_learn_names_the_extra(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes `import sklearn...` raise ImportError, as if missing
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_main(capsys, "digits")
+    assert status == 2 and out == ""
+    assert err == ('python -m pymicrograd: error: the digits command needs scikit-learn: '
+                   'pip install "pymicrograd[digits]"\n')
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---- save / load ------------------------------------------------------------------------
@@ -312,9 +387,10 @@ def test_every_training_command_trains_through_the_one_loop(
     monkeypatch.setattr(training, "train", spy)
     for argv in (["--steps", "2"], ["seed", "--steps", "2"],
                  *([command, "--steps", "2", "--no-plot"]
-                   for command in ("moons", "spirals", "yinyang"))):
+                   for command in ("moons", "spirals", "yinyang")),
+                 ["digits", "--steps", "2", "--train", "20", "--no-plot"]):
         assert run_main(capsys, *argv)[0] == 0
-    assert optimizers == ["SGD", "SGD", "SGD", "Adam", "Adam"]
+    assert optimizers == ["SGD", "SGD", "SGD", "Adam", "Adam", "Adam"]
 
 
 # ---- the progress bar -------------------------------------------------------------------

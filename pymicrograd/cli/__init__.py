@@ -11,6 +11,10 @@ Commands (``python -m pymicrograd COMMAND --help`` for each one's options):
   decision-boundary plot.
 - ``spirals`` and ``yinyang``: three-class problems trained with a softmax
   cross-entropy loss and Adam.
+- ``digits``: scikit-learn's handwritten digits (``pip install "pymicrograd[digits]"``),
+  ``MLP(64, [32, 10])`` with softmax cross-entropy and Adam on a fixed train/test split;
+  prints the test accuracy and saves test digits with their predictions and the
+  confusion matrix.
 - ``neuron``: one neuron, o = tanh(x1*w1 + x2*w2 + b): every node of its graph with
   its value and gradient.
 - ``verify``: the installed C core against PyTorch and central differences, with the
@@ -27,7 +31,7 @@ quietly with exit status 141, as a program killed by SIGPIPE reports.
 
 The package: `parsing` (the arguments), `recipes` (what each training command trains),
 `training` (the one training loop and the run around it), `plotting` (decision
-regions), `neuron` (the neuron command), `verify` (the verify command), `errors`
+regions, test digits), `neuron` (the neuron command), `verify` (the verify command), `errors`
 (`CommandError`). This module
 dispatches to them and turns errors into exit statuses.
 """

@@ -1,4 +1,7 @@
-"""Decision-region plots of the classification commands, and what matplotlib can write.
+"""The classification commands' plots, and what matplotlib can write.
+
+Decision regions (moons, spirals, yinyang); test digits with their predicted labels
+and the confusion matrix (digits).
 
 matplotlib is optional (``pip install "pymicrograd[plot]"``): without it a command
 still trains, and says how to get plots instead of saving one.
@@ -15,7 +18,8 @@ from typing import Any, Callable
 
 from .errors import CommandError
 
-__all__ = ["PLOT_HINT", "Regions", "plot_file", "plot_regions"]
+__all__ = ["PLOT_HINT", "DigitPredictions", "Regions", "plot_digits", "plot_file",
+           "plot_regions", "save_plot"]
 
 PLOT_HINT = 'pip install "pymicrograd[plot]"'
 """How to install matplotlib for the plots."""
@@ -35,6 +39,19 @@ class Regions:
     labels: Sequence[float]
     classes: int
     predict: Callable[[list[list[float]]], list[float]]
+    title: str
+
+
+@dataclass(frozen=True)
+class DigitPredictions:
+    """What the digits plot shows: test images, their labels and the predicted ones.
+
+    `images` are rows of 64 pixel values in [0, 1] (8x8, row by row).
+    """
+
+    images: Rows
+    labels: Sequence[int]
+    predicted: Sequence[int]
     title: str
 
 
@@ -95,9 +112,7 @@ def plot_regions(path: str, regions: Regions) -> bool:
     """
     plt = _pyplot()
     if plt is None:
-        print(f"no plot saved: {path} needs matplotlib, which is not installed. "
-              f"To get plots: {PLOT_HINT}", file=sys.stderr)
-        return False
+        return _no_matplotlib(path)
     X, n_classes = regions.X, regions.classes
     gx, gy = _grid(X)
     zs = regions.predict([[x, y] for y in gy for x in gx])
@@ -111,6 +126,68 @@ def plot_regions(path: str, regions: Regions) -> bool:
     ax.set_xlim(gx[0], gx[-1])
     ax.set_ylim(gy[0], gy[-1])
     ax.set_title(regions.title, fontsize=10)
+    return _save(plt, fig, path, "decision boundary")
+
+
+def plot_digits(path: str, digits: DigitPredictions, shown: int = 24) -> bool:
+    """Save test digits with their predictions beside the confusion matrix to `path`.
+
+    The first `shown` test digits, each titled with its predicted label (in red, with
+    the true label, when wrong); `path` is a `plot_file`. Returns False, after a
+    message naming the extra to install, without matplotlib. CommandError when the
+    file cannot be written.
+    """
+    plt = _pyplot()
+    if plt is None:
+        return _no_matplotlib(path)
+    fig = plt.figure(figsize=(11, 5), dpi=100)
+    grid = fig.add_gridspec(4, 11)
+    cols = 6
+    for k, (image, label, guess) in enumerate(
+            zip(digits.images[:shown], digits.labels, digits.predicted)):
+        ax = fig.add_subplot(grid[k // cols, k % cols])
+        ax.imshow([list(image[r * 8:(r + 1) * 8]) for r in range(8)], cmap="gray_r",
+                  vmin=0.0, vmax=1.0)
+        wrong = guess != label
+        ax.set_title(f"{guess} (is {label})" if wrong else f"{guess}", fontsize=9,
+                     color="red" if wrong else "black")
+        ax.axis("off")
+    classes = 1 + max(max(digits.labels), max(digits.predicted))
+    counts = [[0] * classes for _ in range(classes)]
+    for label, guess in zip(digits.labels, digits.predicted):
+        counts[label][guess] += 1
+    ax = fig.add_subplot(grid[:, cols + 1:])
+    ax.imshow(counts, cmap="Blues")
+    top = max(max(row) for row in counts)
+    for i, row in enumerate(counts):
+        for j, n in enumerate(row):
+            if n:
+                ax.text(j, i, str(n), ha="center", va="center", fontsize=8,
+                        color="white" if n > top / 2 else "black")
+    ax.set_xticks(range(classes))
+    ax.set_yticks(range(classes))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion matrix (test digits)", fontsize=10)
+    fig.suptitle(digits.title, fontsize=11)
+    return _save(plt, fig, path, "test digits and confusion matrix")
+
+
+def save_plot(path: str, plot: Regions | DigitPredictions) -> bool:
+    """Save `plot` to `path` with the function that draws its kind (see each)."""
+    if isinstance(plot, DigitPredictions):
+        return plot_digits(path, plot)
+    return plot_regions(path, plot)
+
+
+def _no_matplotlib(path: str) -> bool:
+    print(f"no plot saved: {path} needs matplotlib, which is not installed. "
+          f"To get plots: {PLOT_HINT}", file=sys.stderr)
+    return False
+
+
+def _save(plt: Any, fig: Any, path: str, what: str) -> bool:
+    """Save and close the figure; say where `what` went. CommandError if it cannot."""
     fig.tight_layout()
     try:
         # the format is the extension that plot_file checked
@@ -119,5 +196,5 @@ def plot_regions(path: str, regions: Regions) -> bool:
         raise CommandError(f"cannot save the plot to {path}: {e}") from e
     finally:
         plt.close(fig)
-    print(f"decision boundary saved to {path}")
+    print(f"{what} saved to {path}")
     return True

@@ -7,6 +7,7 @@ training itself (loading, the loop, saving, plotting) is `pymicrograd.cli.traini
 from __future__ import annotations
 
 import argparse
+import random
 from collections.abc import Sequence
 from typing import Any, Callable
 
@@ -15,10 +16,12 @@ from ..engine import Tensor
 from ..losses import cross_entropy_loss, hinge_loss, l2_penalty, sse_loss
 from ..nn import MLP
 from ..optim import SGD, Adam
-from .plotting import Regions
+from .errors import CommandError
+from .plotting import DigitPredictions, Regions
 from .training import Recipe
 
-__all__ = ["RECIPES", "SEED_XS", "SEED_YS", "moons", "multiclass", "seed"]
+__all__ = ["DIGITS_HINT", "DIGITS_SPLIT_SEED", "DIGITS_TEST", "RECIPES", "SEED_XS",
+           "SEED_YS", "digits", "digits_split", "moons", "multiclass", "seed"]
 
 SEED_XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
 """The seed notebook's four inputs."""
@@ -48,6 +51,34 @@ def _argmax(row: Sequence[Tensor]) -> int:
 
 def _sign_accuracy(scores: Sequence[float], y: Sequence[float]) -> float:
     return sum((s > 0) == (t > 0) for s, t in zip(scores, y)) / len(y)
+
+
+def _cross_entropy(model: MLP, labels: list[int], alpha: float) -> Callable[[Any], Tensor]:
+    """Softmax cross-entropy against `labels` (+ alpha * the model's L2 if alpha != 0)."""
+
+    def loss(logits: Any) -> Tensor:
+        total = cross_entropy_loss(logits, labels)
+        return total + l2_penalty(model, alpha) if alpha else total
+
+    return loss
+
+
+def _class_status(labels: list[int], steps: int,
+                  what: str) -> Callable[[int, Tensor, Any], str]:
+    """The progress text of a classification command: the loss after every step.
+
+    About 20 times a run also the accuracy (named `what`) of the logits on `labels`:
+    it costs a pass over the logits.
+    """
+    every = max(1, steps // 20)
+
+    def status(k: int, loss: Tensor, logits: Any) -> str:
+        if k % every == 0 or k == steps:
+            acc = sum(_argmax(r) == c for r, c in zip(logits, labels)) / len(labels)
+            return f"loss {loss.value:.4f}, {what} {acc:.0%}"
+        return f"loss {loss.value:.4f}"
+
+    return status
 
 
 # ---- seed -----------------------------------------------------------------------------
@@ -131,18 +162,6 @@ def multiclass(args: argparse.Namespace) -> Recipe[list[list[Tensor]]]:
     hidden = args.hidden
     model = MLP(2, [hidden, hidden, 3], activation="relu", final_activation="linear",
                 seed=args.seed)
-    every = max(1, args.steps // 20)  # the accuracy costs a pass over the logits
-
-    def loss(logits: list[list[Tensor]]) -> Tensor:
-        total = cross_entropy_loss(logits, labels)
-        return total + l2_penalty(model, args.alpha) if args.alpha else total
-
-    def status(k: int, loss: Tensor, logits: list[list[Tensor]]) -> str:
-        if k % every == 0 or k == args.steps:
-            acc = sum(_argmax(r) == c for r, c in zip(logits, labels)) / len(labels)
-            return f"loss {loss.value:.4f}, accuracy {acc:.0%}"
-        return f"loss {loss.value:.4f}"
-
     def report() -> Regions:
         predicted = [_argmax(r) for r in _class_rows(model, X)]
         right = sum(p == c for p, c in zip(predicted, labels))
@@ -160,12 +179,82 @@ def multiclass(args: argparse.Namespace) -> Recipe[list[list[Tensor]]]:
                f"{args.steps} steps",
         optimizer=lambda params: Adam(params, lr=args.lr),
         forward=lambda: _class_rows(model, X),
-        loss=loss,
-        status=status,
+        loss=_cross_entropy(model, labels, args.alpha),
+        status=_class_status(labels, args.steps, "accuracy"),
+        report=report,
+    )
+
+
+# ---- digits ---------------------------------------------------------------------------
+
+DIGITS_HINT = 'pip install "pymicrograd[digits]"'
+"""How to install scikit-learn, whose `load_digits` the digits command trains on."""
+DIGITS_TEST = 360
+"""The number of digits held out for the test (20% of 1,797)."""
+DIGITS_SPLIT_SEED = 0
+"""The seed of the one train/test split (``random.Random(0).shuffle``), whatever --seed."""
+
+
+def _load_digits() -> tuple[Any, list[int]]:
+    """scikit-learn's 1,797 8x8 digits: pixels (0..16) divided by 16, and the labels.
+
+    CommandError naming the extra when scikit-learn is not installed.
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as e:
+        raise CommandError(f"the digits command needs scikit-learn: {DIGITS_HINT}") from e
+    data = load_digits()  # ships inside scikit-learn: no download
+    return data.data / 16.0, [int(c) for c in data.target]
+
+
+def digits_split(n: int, n_train: int | None = None) -> tuple[list[int], list[int]]:
+    """The indices of the training and the test digits among `n`.
+
+    The first `DIGITS_TEST` of a ``random.Random(DIGITS_SPLIT_SEED)`` shuffle are the
+    test set, the rest (its first `n_train` if given) the training set.
+    """
+    order = list(range(n))
+    random.Random(DIGITS_SPLIT_SEED).shuffle(order)
+    train = order[DIGITS_TEST:]
+    return train[:n_train] if n_train is not None else train, order[:DIGITS_TEST]
+
+
+def digits(args: argparse.Namespace) -> Recipe[Any]:
+    """Handwritten digits: MLP(64, [H, 10]), softmax cross-entropy (+ L2), Adam."""
+    X, labels = _load_digits()
+    train, test = digits_split(len(labels), args.train)
+    X_train, y_train = X[train], [labels[i] for i in train]  # float64 rows, contiguous:
+    X_test, y_test = X[test], [labels[i] for i in test]      # forward_batch copies nothing
+    hidden = args.hidden
+    net = f"MLP(64, [{hidden}, 10])"
+    model = MLP(64, [hidden, 10], activation="relu", final_activation="linear",
+                seed=args.seed)
+
+    def report() -> DigitPredictions:
+        predicted = [_argmax(r) for r in _class_rows(model, X_test)]
+        right = sum(p == c for p, c in zip(predicted, y_test))
+        acc = right / len(y_test)
+        print(f"test accuracy {acc:.1%} ({right}/{len(y_test)} digits)")
+        return DigitPredictions(X_test.tolist(), y_test, predicted,
+                                f"digits: {net}, test accuracy {acc:.1%}")
+
+    penalty = f" + {args.alpha:g} L2" if args.alpha else ""
+    return Recipe(
+        model=model,
+        header=f"Training {net} (relu, linear logits) on {len(train)} of scikit-learn's "
+               f"8x8 digits (pixels / 16), testing on {len(test)} others (split "
+               f"random.Random({DIGITS_SPLIT_SEED}), weights seed {args.seed}): softmax "
+               f"cross-entropy{penalty}, Adam lr {args.lr:g}, {args.steps} steps",
+        optimizer=lambda params: Adam(params, lr=args.lr),
+        forward=lambda: model.forward_batch(X_train),
+        loss=_cross_entropy(model, y_train, args.alpha),
+        status=_class_status(y_train, args.steps, "train accuracy"),
         report=report,
     )
 
 
 RECIPES: dict[str, Callable[[argparse.Namespace], Recipe[Any]]] = {
-    "seed": seed, "moons": moons, "spirals": multiclass, "yinyang": multiclass}
+    "seed": seed, "moons": moons, "spirals": multiclass, "yinyang": multiclass,
+    "digits": digits}
 """The recipe of each training command, by name."""

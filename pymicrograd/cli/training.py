@@ -16,7 +16,7 @@ from ..engine import Tensor
 from ..nn import MLP
 from ..optim import Optimizer
 from .errors import CommandError
-from .plotting import Regions, plot_regions
+from .plotting import DigitPredictions, Regions, save_plot
 
 __all__ = ["Recipe", "load_parameters", "run", "save_parameters", "train"]
 
@@ -31,7 +31,8 @@ class Recipe(Generic[Outputs]):
     minimise on them, and `status` the progress text after step k (1-based) from the
     loss and the outputs the step started from. `lr_at` (if not None) sets the
     optimizer's learning rate before step k (0-based). `report` prints the results
-    after training and returns the decision regions to plot, if the command plots.
+    after training and returns what to plot (decision regions, or test digits), if the
+    command plots.
     """
 
     model: MLP
@@ -40,7 +41,7 @@ class Recipe(Generic[Outputs]):
     forward: Callable[[], Outputs]
     loss: Callable[[Outputs], Tensor]
     status: Callable[[int, Tensor, Outputs], str]
-    report: Callable[[], Regions | None]
+    report: Callable[[], Regions | DigitPredictions | None]
     lr_at: Callable[[int], float] | None = None
 
 
@@ -78,11 +79,11 @@ def run(recipe: Recipe[Any], args: argparse.Namespace) -> int:
     optimizer = recipe.optimizer(model.parameters())
     print(recipe.header)
     train(recipe, optimizer, args.steps)
-    regions = recipe.report()
+    shown = recipe.report()
     save_parameters(model, args.save)
     plot = getattr(args, "plot", None)
-    if regions is not None and plot:
-        plot_regions(plot, regions)
+    if shown is not None and plot:
+        save_plot(plot, shown)
     return 0
 
 
