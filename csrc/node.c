@@ -340,7 +340,7 @@ mg_op mg_op_of(const mg_node *n) { return (mg_op)n->op; }
 
 double mg_constant(const mg_node *n)
 {
-    return n->op >= MG_OP_ADD_CONST ? n->u.constant : 0.0;
+    return mg_op_has_constant((mg_op)n->op) ? n->u.constant : 0.0;
 }
 
 /* A neuron node shows its weights, inputs and bias as children, in that order, as if
