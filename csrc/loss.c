@@ -44,23 +44,24 @@ static mg_node *mean_of(mg_node *sum, size_t n)
     return mean;
 }
 
+/* What a per-sample term reads: the predictions x[] and their targets (or labels). */
 typedef struct {
     mg_node *const *x;
     const double *target;
-} pairs;
+} term_args;
 
 /* ---- squared errors: term i = pred_i - target_i, then their sum of squares -------- */
 
 static mg_node *error_term(size_t i, const void *ctx)
 {
-    const pairs *p = ctx;
+    const term_args *p = ctx;
     return mg_add_const(p->x[i], -p->target[i]);   /* x + (-t) is exactly x - t */
 }
 
 mg_node *mg_sse_loss(mg_node *const *pred, const double *target, size_t n)
 {
     if (!pred || !target) return NULL;
-    pairs p = {pred, target};
+    term_args p = {pred, target};
     return reduce_terms(n, error_term, &p, mg_sum_squares);
 }
 
@@ -74,7 +75,7 @@ mg_node *mg_mse_loss(mg_node *const *pred, const double *target, size_t n)
 
 static mg_node *hinge_term(size_t i, const void *ctx)
 {
-    const pairs *p = ctx;
+    const term_args *p = ctx;
     mg_node *margin = mg_mul_const(p->x[i], -p->target[i]);   /* -y * s */
     mg_node *slack = mg_add_const(margin, 1.0);               /* 1 - y * s */
     mg_release(margin);
@@ -88,7 +89,7 @@ mg_node *mg_hinge_loss(mg_node *const *score, const double *label, size_t n)
     if (!score || !label) return NULL;
     for (size_t i = 0; i < n; i++)
         if (label[i] != 1.0 && label[i] != -1.0) return NULL;   /* -y * s needs |y| == 1 */
-    pairs p = {score, label};
+    term_args p = {score, label};
     mg_node *sum = reduce_terms(n, hinge_term, &p, mg_sum);
     return sum ? mean_of(sum, n) : NULL;
 }
@@ -120,48 +121,50 @@ void mg__bce_logits_backward(mg_node *out, double g)
 
 static mg_node *bce_term(size_t i, const void *ctx)
 {
-    const pairs *p = ctx;
+    const term_args *p = ctx;
     return mg_bce_with_logits(p->x[i], p->target[i]);
 }
 
 mg_node *mg_bce_with_logits_loss(mg_node *const *logit, const double *target, size_t n)
 {
     if (!logit || !target) return NULL;
-    pairs p = {logit, target};
+    term_args p = {logit, target};
     mg_node *sum = reduce_terms(n, bce_term, &p, mg_sum);
     return sum ? mean_of(sum, n) : NULL;
 }
 
-/* ---- softmax cross-entropy: term i = logsumexp(row_i - m) - (row_i[label_i] - m) ----
+/* ---- softmax cross-entropy: term i = logsumexp(x - m) - (x[label_i] - m), where x
+   are sample i's k logits and m = max(x) ---------------------------------------------
 
    torch's order of operations (log_softmax, then nll_loss), so that the two agree to the
-   bit: with m = max(row), the shifted logits row[j] - m are nodes (add_const), and the
-   term is logsumexp over them minus the shifted label logit. Computing logsumexp(row)
-   first and subtracting row[label] afterwards is the same function, but rounds away
-   what is small next to m: for [1e16, 1e16] it gave 0 instead of log 2, and its
-   gradient exp(row[j] - logsumexp) gave [0, 1] instead of [-0.5, 0.5]. Here the
-   logsumexp node's backward is torch's: exp(shifted[j] - log sum) = softmax_j, and the
-   label's two adjoints add as torch's log_softmax backward adds them. An infinite or
-   nan m makes the shifted row nan (inf - inf), so loss and gradients are nan, as torch's. */
+   bit: the shifted logits x[j] - m are nodes (add_const), and the term is logsumexp
+   over them minus the shifted label logit. Computing logsumexp(x) first and
+   subtracting x[label] afterwards is the same function, but rounds away what is small
+   next to m: for [1e16, 1e16] it gave 0 instead of log 2, and its gradient
+   exp(x[j] - logsumexp) gave [0, 1] instead of [-0.5, 0.5]. Here the logsumexp node's
+   backward is torch's: exp(shifted[j] - log sum) = softmax_j, and the label's two
+   adjoints add as torch's log_softmax backward adds them. An infinite or nan m makes
+   the shifted logits nan (inf - inf), so loss and gradients are nan, as torch's. */
 
+/* What a cross-entropy term reads: n samples of k logits each, one label each. */
 typedef struct {
     mg_node *const *logits;
     const size_t *label;
     size_t k;
-    mg_node **shifted;   /* room for one row's k shifted logits */
-} rows;
+    mg_node **shifted;   /* room for one sample's k shifted logits */
+} ce_args;
 
-/* row - m as k nodes in shifted[0..k), m the largest logit (fmax skips a nan, which
+/* x - m as k nodes in shifted[0..k), m the largest logit (fmax skips a nan, which
    makes the logsumexp nan anyway); 0, leaving none, if one cannot be made. */
-static int shift_row(mg_node *const *row, size_t k, mg_node **shifted)
+static int shift_logits(mg_node *const *x, size_t k, mg_node **shifted)
 {
     double m = -INFINITY;
     for (size_t j = 0; j < k; j++) {
-        if (!row[j]) return 0;
-        m = fmax(m, row[j]->value);
+        if (!x[j]) return 0;
+        m = fmax(m, x[j]->value);
     }
     for (size_t j = 0; j < k; j++) {
-        shifted[j] = mg_add_const(row[j], -m);   /* x + (-m) is exactly x - m */
+        shifted[j] = mg_add_const(x[j], -m);   /* x + (-m) is exactly x - m */
         if (!shifted[j]) {
             release_all(shifted, j);
             return 0;
@@ -172,8 +175,8 @@ static int shift_row(mg_node *const *row, size_t k, mg_node **shifted)
 
 static mg_node *cross_entropy_term(size_t i, const void *ctx)
 {
-    const rows *r = ctx;
-    if (!shift_row(r->logits + i * r->k, r->k, r->shifted)) return NULL;
+    const ce_args *r = ctx;
+    if (!shift_logits(r->logits + i * r->k, r->k, r->shifted)) return NULL;
     mg_node *lse = mg_logsumexp(r->shifted, r->k);
     mg_node *term = lse ? mg_sub(lse, r->shifted[r->label[i]]) : NULL;
     mg_release(lse);
@@ -188,7 +191,7 @@ mg_node *mg_cross_entropy_loss(mg_node *const *logits, const size_t *label, size
         return NULL;
     for (size_t i = 0; i < n; i++)
         if (label[i] >= k) return NULL;
-    rows r = {logits, label, k, mg__malloc(k * sizeof(mg_node *))};
+    ce_args r = {logits, label, k, mg__malloc(k * sizeof(mg_node *))};
     mg_node *sum = r.shifted ? reduce_terms(n, cross_entropy_term, &r, mg_sum) : NULL;
     mg__free(r.shifted);
     return sum ? mean_of(sum, n) : NULL;

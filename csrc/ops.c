@@ -8,7 +8,7 @@
  * in nn.c, binary cross-entropy in loss.c.
  *
  * At the bottom, the table of ops: one row per op with every fact about it (name,
- * symbol, operands, constant, backward). mg_op_name and the other mg_op_* functions,
+ * symbol, forward, operands, constant, backward). mg_op_name and the other mg_op_* functions,
  * mg_constant and mg__backward_step all read it; so do Python (through those
  * functions) and the catalogue test, which fails when an op lacks a test.
  */
@@ -271,20 +271,26 @@ static void leaf_backward(mg_node *out, double g)
     X(BCE_LOGITS,     "bce_logits",     "bce_logits", mg_bce_with_logits, 1, RIGHT, mg__bce_logits_backward)
 /* --8<-- [end:table] */
 
+/* The compiler checks that each row's forward function is declared. */
+#define FORWARD_DECLARED(op, name, symbol, forward, arity, constant, backward) \
+    _Static_assert(sizeof(&forward) > 0, #forward " makes " name);
+MG_OPS(FORWARD_DECLARED)
+
 typedef struct {
-    const char *name, *symbol, *forward;
+    const char *name, *symbol;
     int arity, constant;
 } op_facts;
 
-/* sizeof(&forward) makes the compiler check that the forward function is declared. */
 #define FACTS_ROW(op, name, symbol, forward, arity, constant, backward) \
-    [MG_OP_##op] = {name, symbol, sizeof(&forward) ? #forward : "", arity, constant},
+    [MG_OP_##op] = {name, symbol, arity, constant},
 static const op_facts facts[] = {MG_OPS(FACTS_ROW)};
 _Static_assert(sizeof facts / sizeof facts[0] == MG_OP_COUNT, "one row per mg_op");
 
+/* The row of a known op, else NULL. (A row missing from the middle of MG_OPS would be
+   all zeros: -Wswitch warns of it, and this makes it an unknown op.) */
 static const op_facts *facts_of(mg_op op)
 {
-    return (unsigned)op < MG_OP_COUNT ? &facts[op] : NULL;
+    return (unsigned)op < MG_OP_COUNT && facts[op].name ? &facts[op] : NULL;
 }
 
 int mg_op_count(void) { return MG_OP_COUNT; }
