@@ -25,7 +25,7 @@
 #include "mg_internal.h"
 #include "mg_lock.h"
 
-static mg_lock backward_lock = MG_LOCK_INIT;
+static mg__lock backward_lock = MG__LOCK_INIT;
 
 /* Hints for GCC and Clang (other compilers go without): a rarely taken path kept out
    of line, and a load of memory soon needed. */
@@ -280,21 +280,21 @@ static void free_scratch(void)
 }
 
 /* fork.c: fork() waits, in this lock, for a running backward pass to finish. */
-void mg__backward_lock(void) { mg_lock_acquire(&backward_lock); }
-void mg__backward_unlock(void) { mg_lock_release(&backward_lock); }
+void mg__backward_lock(void) { mg__lock_acquire(&backward_lock); }
+void mg__backward_unlock(void) { mg__lock_release(&backward_lock); }
 
 /* mg_trim and mg_set_allocator: the arrays go back to the allocator they came from. */
 void mg__backward_trim(void)
 {
-    mg_lock_acquire(&backward_lock);
+    mg__lock_acquire(&backward_lock);
     free_scratch();
-    mg_lock_release(&backward_lock);
+    mg__lock_release(&backward_lock);
 }
 
 int mg_backward(mg_node *root)
 {
     if (!root) return MG_EINVAL;
-    mg_lock_acquire(&backward_lock);
+    mg__lock_acquire(&backward_lock);
     scratch.inner.len = scratch.leaves.len = 0;
     scratch.batches = NULL;
     int rc = discover(root, &scratch);
@@ -307,7 +307,7 @@ int mg_backward(mg_node *root)
         scratch.work_cap > KEEP_NODES || scratch.flags_cap > KEEP_NODES) {
         free_scratch();
     }
-    mg_lock_release(&backward_lock);
+    mg__lock_release(&backward_lock);
     return rc;
 }
 
@@ -316,11 +316,11 @@ int mg_backward(mg_node *root)
 int mg_backward_step(mg_node *n)
 {
     if (!n) return MG_EINVAL;
-    mg_lock_acquire(&backward_lock);
+    mg__lock_acquire(&backward_lock);
     if (mg__in_batch(n))
         mg__batch_node_backward(n, n->grad);
     else
         mg__backward_step(n, n->grad);
-    mg_lock_release(&backward_lock);
+    mg__lock_release(&backward_lock);
     return MG_OK;
 }

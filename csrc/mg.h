@@ -103,8 +103,9 @@ typedef struct mg_node mg_node;
 #define MG_ENOMEM  1   /* an allocation failed; nothing was changed */
 #define MG_EINVAL  2   /* an argument was NULL or out of range; nothing was changed */
 
-/* The op that made a node. From MG_OP_ADD_CONST on, every op folds a plain number
-   operand into the node (see mg_constant) instead of allocating a node for it. */
+/* The op that made a node. The mg_op_* functions below tell each op's facts (name,
+   symbol, operands, whether it folds a plain number operand into the node instead of
+   allocating a node for it); ask them rather than the position in this list. */
 typedef enum mg_op {
     MG_OP_LEAF = 0,    /* made by mg_leaf: no children */
     MG_OP_ADD,         /* a + b */
@@ -183,7 +184,8 @@ MG_API void mg_set_value(mg_node *n, double value);   /* changes the value only:
 MG_API void mg_set_grad(mg_node *n, double grad);     /* e.g. 0 to reset before a backward */
 
 MG_API mg_op mg_op_of(const mg_node *n);              /* the op that made n */
-MG_API double mg_constant(const mg_node *n);          /* c of a *_CONST op; 0.0 for others */
+MG_API double mg_constant(const mg_node *n);          /* c if mg_op_has_constant(op of n),
+                                                  else 0.0 */
 MG_API size_t mg_child_count(const mg_node *n);       /* 0 for a leaf, 1 or 2 for the ops
                                                   above, more for n-ary ops */
 
@@ -191,8 +193,34 @@ MG_API size_t mg_child_count(const mg_node *n);       /* 0 for a leaf, 1 or 2 fo
    mg_retain it to keep it longer. NULL when i is out of range. */
 MG_API mg_node *mg_child(const mg_node *n, size_t i);
 
+/* ---- the ops ----------------------------------------------------------------------
+   What the library knows about each op, from its one table of ops: a program (or a
+   binding) enumerates them with 0 <= op < mg_op_count() instead of hard-coding the
+   enum. An op outside that range is unknown. */
+
+/* The number of ops of the library as it was compiled (MG_OP_COUNT of its mg.h). */
+MG_API int mg_op_count(void);
+
 /* A static, never-freed name such as "mul" or "pow_const"; "?" for an unknown op. */
 MG_API const char *mg_op_name(mg_op op);
+
+/* A static, never-freed text writing the op in a formula or picture: "+" for add and
+   add_const, "-" for sub, rsub_const and neg, "**" for pow; the name for ops without
+   a symbol ("tanh"); "" for a leaf; "?" for an unknown op. */
+MG_API const char *mg_op_symbol(mg_op op);
+
+/* The number of operand nodes of a node of op: 0 (leaf), 1 or 2, or MG_ARITY_NARY for
+   the n-ary ops of mg_nn.h (one or more). 0 for an unknown op. */
+#define MG_ARITY_NARY -1
+MG_API int mg_op_arity(mg_op op);
+
+/* Whether nodes of op hold a plain number c (mg_constant gives it), and where c stands:
+   0 if they hold none (and for an unknown op); MG_CONST_RIGHT for a op c (add_const
+   is a + c; bce_logits's c is the target); MG_CONST_LEFT for c op a (rsub_const is
+   c - a). Nonzero means "has a constant". */
+#define MG_CONST_RIGHT 1
+#define MG_CONST_LEFT 2
+MG_API int mg_op_has_constant(mg_op op);
 
 /* ---- backpropagation -------------------------------------------------------------- */
 

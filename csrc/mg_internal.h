@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "activation.h"
 #include "mg.h"
 #include "mg_nn.h"
 
@@ -102,13 +103,13 @@ struct mg_layer {
     mg__row **rows;
 };
 
-/* A neuron's activation. */
+/* A neuron's activation (activation.h). */
 static inline double mg__activate(mg_activation act, double z)
 {
     switch (act) {
-    case MG_ACT_TANH: return tanh(z);
-    case MG_ACT_RELU: return z > 0.0 ? z : (z == z ? 0.0 : z);
-    case MG_ACT_SIGMOID: return z >= 0.0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+    case MG_ACT_TANH: return mg__tanh(z);
+    case MG_ACT_RELU: return mg__relu(z);
+    case MG_ACT_SIGMOID: return mg__sigmoid(z);
     case MG_ACT_LINEAR: break;
     }
     return z;
@@ -118,9 +119,9 @@ static inline double mg__activate(mg_activation act, double z)
 static inline double mg__neuron_dz(mg_op op, double y, double g)
 {
     switch (op) {
-    case MG_OP_NEURON_TANH: return g * (1.0 - y * y);
-    case MG_OP_NEURON_RELU: return y <= 0.0 ? 0.0 : g;   /* nan passes, as torch */
-    case MG_OP_NEURON_SIGMOID: return g * (1.0 - y) * y;
+    case MG_OP_NEURON_TANH: return mg__tanh_dz(y, g);
+    case MG_OP_NEURON_RELU: return mg__relu_dz(y, g);
+    case MG_OP_NEURON_SIGMOID: return mg__sigmoid_dz(y, g);
     default: return g;
     }
 }
@@ -172,11 +173,11 @@ int mg__backward_reach_row(mg__row *row);
 /* ops.c: the local derivative of each op, applied to one node's adjoint g */
 void mg__backward_step(mg_node *n, double g);
 
-/* nn.c: the backward halves of the neural-network ops, called by mg__backward_step */
-void mg__neuron_backward(mg_node *out, double g);
-void mg__sum_backward(mg_node *out, double g);
-void mg__sum_squares_backward(mg_node *out, double g);
-void mg__logsumexp_backward(mg_node *out, double g);
-void mg__bce_logits_backward(mg_node *out, double g);
+/* The backward halves of the ops made outside ops.c, rows of ops.c's table of ops. */
+void mg__neuron_backward(mg_node *out, double g);       /* nn.c */
+void mg__sum_backward(mg_node *out, double g);          /* nn.c */
+void mg__sum_squares_backward(mg_node *out, double g);  /* nn.c */
+void mg__logsumexp_backward(mg_node *out, double g);    /* nn.c */
+void mg__bce_logits_backward(mg_node *out, double g);   /* loss.c */
 
 #endif /* MG_INTERNAL_H */

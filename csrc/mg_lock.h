@@ -5,21 +5,23 @@
 
    The fork handlers (fork.c) take every lock of the core before a fork() and release
    them after it, so they list them all: a lock added to the core without being added
-   there can hang a child of fork(). Taking any lock registers the handlers first. */
+   there can hang a child of fork(). Taking any lock registers the handlers first.
+
+   Private to the core, as its mg__ names say: not installed, not part of mg.h. */
 #ifndef MG_LOCK_H
 #define MG_LOCK_H
 
 #ifdef MG_NO_THREADS
 
-typedef struct { char unused; } mg_lock;   /* C forbids an empty struct */
-#define MG_LOCK_INIT {0}
-static inline void mg_lock_acquire(mg_lock *l) { (void)l; }
-static inline void mg_lock_release(mg_lock *l) { (void)l; }
+typedef struct { char unused; } mg__lock;   /* C forbids an empty struct */
+#define MG__LOCK_INIT {0}
+static inline void mg__lock_acquire(mg__lock *l) { (void)l; }
+static inline void mg__lock_release(mg__lock *l) { (void)l; }
 
-typedef mg_lock mg_spin;
-#define MG_SPIN_INIT {0}
-static inline void mg_spin_acquire(mg_spin *l) { (void)l; }
-static inline void mg_spin_release(mg_spin *l) { (void)l; }
+typedef mg__lock mg__spin;
+#define MG__SPIN_INIT {0}
+static inline void mg__spin_acquire(mg__spin *l) { (void)l; }
+static inline void mg__spin_release(mg__spin *l) { (void)l; }
 
 #else   /* threads */
 #include <stdatomic.h>
@@ -30,10 +32,10 @@ static inline void mg_spin_release(mg_spin *l) { (void)l; }
 static inline void mg__fork_handlers_ready(void) {}   /* Windows has no fork */
 static inline void mg__yield(void) { SwitchToThread(); }
 
-typedef SRWLOCK mg_lock;
-#define MG_LOCK_INIT SRWLOCK_INIT
-static inline void mg_lock_acquire(mg_lock *l) { AcquireSRWLockExclusive(l); }
-static inline void mg_lock_release(mg_lock *l) { ReleaseSRWLockExclusive(l); }
+typedef SRWLOCK mg__lock;
+#define MG__LOCK_INIT SRWLOCK_INIT
+static inline void mg__lock_acquire(mg__lock *l) { AcquireSRWLockExclusive(l); }
+static inline void mg__lock_release(mg__lock *l) { ReleaseSRWLockExclusive(l); }
 
 #else
 #include <pthread.h>
@@ -54,24 +56,24 @@ static inline void mg__fork_handlers_ready(void)
 
 static inline void mg__yield(void) { sched_yield(); }
 
-typedef pthread_mutex_t mg_lock;
-#define MG_LOCK_INIT PTHREAD_MUTEX_INITIALIZER
-static inline void mg_lock_acquire(mg_lock *l)
+typedef pthread_mutex_t mg__lock;
+#define MG__LOCK_INIT PTHREAD_MUTEX_INITIALIZER
+static inline void mg__lock_acquire(mg__lock *l)
 {
     mg__fork_handlers_ready();
     pthread_mutex_lock(l);
 }
-static inline void mg_lock_release(mg_lock *l) { pthread_mutex_unlock(l); }
+static inline void mg__lock_release(mg__lock *l) { pthread_mutex_unlock(l); }
 #endif
 
 /* A lock for critical sections of a few nanoseconds (reference counts): taking it is
    one atomic exchange, where a mutex costs a compare-and-swap and a release with a
    check for waiters. A thread that finds it taken spins briefly, then yields the CPU,
    so a long holder (freeing a huge graph) does not burn the other cores. */
-typedef struct { atomic_int taken; } mg_spin;
-#define MG_SPIN_INIT {0}
+typedef struct { atomic_int taken; } mg__spin;
+#define MG__SPIN_INIT {0}
 
-static inline void mg_spin_acquire(mg_spin *l)
+static inline void mg__spin_acquire(mg__spin *l)
 {
     unsigned spins = 0;
     mg__fork_handlers_ready();
@@ -81,7 +83,7 @@ static inline void mg_spin_acquire(mg_spin *l)
     }
 }
 
-static inline void mg_spin_release(mg_spin *l)
+static inline void mg__spin_release(mg__spin *l)
 {
     atomic_store_explicit(&l->taken, 0, memory_order_release);
 }

@@ -1,5 +1,5 @@
-/* nn.c -- n-ary nodes (neuron, sum, sum of squares, logsumexp), binary cross-entropy,
- * and dense layers built from neuron nodes.
+/* nn.c -- n-ary nodes (neuron, sum, sum of squares, logsumexp) and dense layers built
+ * from neuron nodes.
  *
  * As in ops.c, each node's forward sits above its backward, which receives g, the
  * adjoint of `out`, and adds g * d(out)/d(operand) to each operand's grad. A node is
@@ -142,29 +142,6 @@ void mg__logsumexp_backward(mg_node *out, double g)
         mg_node *c = out->child[i];
         c->grad += g * exp(c->value - out->value);
     }
-}
-
-/* ---- bce_logits: out = (1 - t) x - log_sigmoid(x); d/dx = sigmoid(x) - t ----------- */
-
-/* In torch's order of operations (binary_cross_entropy_with_logits), so that the two
-   agree to the bit, at +-inf too: log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), whose
-   exponent is never positive. (max(x, 0) - x t + log1p(exp(-|x|)) is the same function
-   and cancels less, but gives inf - inf = nan at x = +inf, t = 0.5, where torch gives
-   inf, and differs from torch in the last digits where x t cancels.) */
-mg_node *mg_bce_with_logits(mg_node *x, double t)
-{
-    if (!x) return NULL;
-    double v = x->value;
-    double log_sigmoid = (v < 0.0 ? v : 0.0) - log1p(exp(-fabs(v)));
-    return mg__new_node(MG_OP_BCE_LOGITS, (1.0 - t) * v - log_sigmoid, x, NULL, t);
-}
-
-/* torch's sigmoid, 1 / (1 + exp(-x)): exactly 0 below x = -709.78, where exp(-x)
-   overflows (the form exp(x) / (1 + exp(x)) would give a subnormal number there). */
-void mg__bce_logits_backward(mg_node *out, double g)
-{
-    mg_node *x = out->child[0];
-    x->grad += g * (1.0 / (1.0 + exp(-x->value)) - out->u.constant);
 }
 
 /* ---- dense layers --------------------------------------------------------------------- */

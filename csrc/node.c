@@ -55,11 +55,11 @@ void mg__free(void *p)
    is far cheaper than an atomic instruction per edge. A scalar op pays a few short
    lock round trips (take a cached node, adopt it, release it), about what the atomics
    on its counts would cost. */
-static mg_spin graph_lock = MG_SPIN_INIT;
+static mg__spin graph_lock = MG__SPIN_INIT;
 static size_t live_nodes;   /* guarded by graph_lock */
 
-void mg__graph_lock(void) { mg_spin_acquire(&graph_lock); }
-void mg__graph_unlock(void) { mg_spin_release(&graph_lock); }
+void mg__graph_lock(void) { mg__spin_acquire(&graph_lock); }
+void mg__graph_unlock(void) { mg__spin_release(&graph_lock); }
 
 /* Freed nodes with up to CACHE_SLOTS operand slots wait on a list per size to be
    reused: a training step makes and frees thousands of nodes, and malloc and free
@@ -341,7 +341,7 @@ mg_op mg_op_of(const mg_node *n) { return (mg_op)n->op; }
 
 double mg_constant(const mg_node *n)
 {
-    return n->op >= MG_OP_ADD_CONST ? n->u.constant : 0.0;
+    return mg_op_has_constant((mg_op)n->op) ? n->u.constant : 0.0;
 }
 
 /* A neuron node shows its weights, inputs and bias as children, in that order, as if

@@ -4,8 +4,13 @@
  * below it receives g = d(root)/d(out) for one node `out` and adds, for each operand x,
  * g * d(out)/d(x) to x->grad (during mg_backward, grad holds this call's adjoint).
  * Where PyTorch defines a value at a kink or pole (relu at 0, x ** 0 at 0), we take
- * the same one. mg__backward_step at the bottom dispatches on the op; the n-ary ops
- * of neural networks (neuron, sum, ...) have their pairs in nn.c.
+ * the same one. The n-ary ops of neural networks (neuron, sum, ...) have their pairs
+ * in nn.c, binary cross-entropy in loss.c.
+ *
+ * At the bottom, the table of ops: one row per op with every fact about it (name,
+ * symbol, forward, operands, constant, backward). mg_op_name and the other mg_op_* functions,
+ * mg_constant and mg__backward_step all read it; so do Python (through those
+ * functions) and the catalogue test, which fails when an op lacks a test.
  */
 #include <math.h>
 
@@ -97,11 +102,11 @@ static void neg_backward(mg_node *out, double g) { A(out)->grad -= g; }
 mg_node *mg_tanh(mg_node *a)
 {
     if (!a) return NULL;
-    return unary(MG_OP_TANH, a, tanh(a->value));   /* libm: exact 1.0 for large a */
+    return unary(MG_OP_TANH, a, mg__tanh(a->value));   /* activation.h, as a neuron's */
 }
 static void tanh_backward(mg_node *out, double g)
 {
-    A(out)->grad += g * (1.0 - out->value * out->value);
+    A(out)->grad += mg__tanh_dz(out->value, g);   /* g * (1 - out^2) */
 }
 /* --8<-- [end:tanh] */
 
@@ -109,12 +114,12 @@ static void tanh_backward(mg_node *out, double g)
 mg_node *mg_relu(mg_node *a)
 {
     if (!a) return NULL;
-    double x = a->value;
-    return unary(MG_OP_RELU, a, x > 0.0 ? x : (x == x ? 0.0 : x));   /* nan stays nan */
+    return unary(MG_OP_RELU, a, mg__relu(a->value));   /* nan stays nan */
 }
+/* Adds nothing (rather than 0.0) where relu is flat: a gradient of -0.0 stays -0.0. */
 static void relu_backward(mg_node *out, double g)
 {
-    if (!(out->value <= 0.0)) A(out)->grad += g;   /* nan passes g on, as in torch */
+    if (mg__relu_passes(out->value)) A(out)->grad += g;   /* nan passes g on, as torch */
 }
 
 /* ---- exp: out = e**a, d/da = out ---------------------------------------------------- */
@@ -137,14 +142,11 @@ static void log_backward(mg_node *out, double g) { A(out)->grad += g / A(out)->v
 mg_node *mg_sigmoid(mg_node *a)
 {
     if (!a) return NULL;
-    double x = a->value;
-    /* exp of a positive number only, so neither branch overflows to inf/inf */
-    double s = x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
-    return unary(MG_OP_SIGMOID, a, s);
+    return unary(MG_OP_SIGMOID, a, mg__sigmoid(a->value));   /* never overflows */
 }
 static void sigmoid_backward(mg_node *out, double g)
 {
-    A(out)->grad += g * (1.0 - out->value) * out->value;
+    A(out)->grad += mg__sigmoid_dz(out->value, g);   /* g * (1 - out) * out */
 }
 
 /* ---- the constant ops: one operand is a plain number c, stored in the node -------- */
@@ -218,63 +220,106 @@ static void rpow_const_backward(mg_node *out, double g)
     if (!(c == 0.0 && A(out)->value >= 0.0)) A(out)->grad += g * (out->value * log(c));
 }
 
-/* ---- dispatch --------------------------------------------------------------------- */
+/* ---- the table of ops ------------------------------------------------------------ */
+
+/* A leaf has no operand to pass its gradient to. */
+static void leaf_backward(mg_node *out, double g)
+{
+    (void)out;
+    (void)g;
+}
+
+/* One row per op, every fact about it in one place:
+ *   X(op, name, symbol, forward, arity, constant, backward)
+ * op: the mg_op without MG_OP_; name, symbol, arity, constant: what mg_op_name,
+ * mg_op_symbol, mg_op_arity and mg_op_has_constant return; forward: the public function
+ * that makes the node (mg.h, mg_nn.h); backward: the function that adds g * d(out)/d(x)
+ * to each operand x's grad (here, or in nn.c and loss.c, declared in mg_internal.h).
+ * Below, the rows become the table of facts and the cases of the backward switch, so
+ * the compiler refuses an op without a row (-Wswitch) or with two (a duplicate case). */
+#define NARY MG_ARITY_NARY
+#define RIGHT MG_CONST_RIGHT
+#define LEFT MG_CONST_LEFT
+/* --8<-- [start:table] */
+#define MG_OPS(X)                                                                          \
+    X(LEAF,           "leaf",           "",        mg_leaf,            0,    0,     leaf_backward)            \
+    X(ADD,            "add",            "+",       mg_add,             2,    0,     add_sub_mul_backward)     \
+    X(SUB,            "sub",            "-",       mg_sub,             2,    0,     add_sub_mul_backward)     \
+    X(MUL,            "mul",            "*",       mg_mul,             2,    0,     add_sub_mul_backward)     \
+    X(DIV,            "div",            "/",       mg_div,             2,    0,     div_backward)             \
+    X(POW,            "pow",            "**",      mg_pow,             2,    0,     pow_backward)             \
+    X(NEG,            "neg",            "-",       mg_neg,             1,    0,     neg_backward)             \
+    X(TANH,           "tanh",           "tanh",    mg_tanh,            1,    0,     tanh_backward)            \
+    X(RELU,           "relu",           "relu",    mg_relu,            1,    0,     relu_backward)            \
+    X(EXP,            "exp",            "exp",     mg_exp,             1,    0,     exp_backward)             \
+    X(LOG,            "log",            "log",     mg_log,             1,    0,     log_backward)             \
+    X(SIGMOID,        "sigmoid",        "sigmoid", mg_sigmoid,         1,    0,     sigmoid_backward)         \
+    X(NEURON_LINEAR,  "neuron_linear",  "neuron_linear",  mg_layer_forward, NARY, 0, mg__neuron_backward)   \
+    X(NEURON_TANH,    "neuron_tanh",    "neuron_tanh",    mg_layer_forward, NARY, 0, mg__neuron_backward)   \
+    X(NEURON_RELU,    "neuron_relu",    "neuron_relu",    mg_layer_forward, NARY, 0, mg__neuron_backward)   \
+    X(NEURON_SIGMOID, "neuron_sigmoid", "neuron_sigmoid", mg_layer_forward, NARY, 0, mg__neuron_backward)   \
+    X(SUM,            "sum",            "sum",     mg_sum,             NARY, 0,     mg__sum_backward)         \
+    X(SUM_SQUARES,    "sum_squares",    "sum_squares", mg_sum_squares, NARY, 0,     mg__sum_squares_backward) \
+    X(LOGSUMEXP,      "logsumexp",      "logsumexp", mg_logsumexp,     NARY, 0,     mg__logsumexp_backward)   \
+    X(ADD_CONST,      "add_const",      "+",       mg_add_const,       1,    RIGHT, add_const_backward)       \
+    X(MUL_CONST,      "mul_const",      "*",       mg_mul_const,       1,    RIGHT, mul_const_backward)       \
+    X(DIV_CONST,      "div_const",      "/",       mg_div_const,       1,    RIGHT, div_const_backward)       \
+    X(POW_CONST,      "pow_const",      "**",      mg_pow_const,       1,    RIGHT, pow_const_backward)       \
+    X(RSUB_CONST,     "rsub_const",     "-",       mg_rsub_const,      1,    LEFT,  rsub_const_backward)      \
+    X(RDIV_CONST,     "rdiv_const",     "/",       mg_rdiv_const,      1,    LEFT,  rdiv_const_backward)      \
+    X(RPOW_CONST,     "rpow_const",     "**",      mg_rpow_const,      1,    LEFT,  rpow_const_backward)      \
+    X(BCE_LOGITS,     "bce_logits",     "bce_logits", mg_bce_with_logits, 1, RIGHT, mg__bce_logits_backward)
+/* --8<-- [end:table] */
+
+/* The compiler checks that each row's forward function is declared. */
+#define FORWARD_DECLARED(op, name, symbol, forward, arity, constant, backward) \
+    _Static_assert(sizeof(&forward) > 0, #forward " makes " name);
+MG_OPS(FORWARD_DECLARED)
+
+typedef struct {
+    const char *name, *symbol;
+    int arity, constant;
+} op_facts;
+
+#define FACTS_ROW(op, name, symbol, forward, arity, constant, backward) \
+    [MG_OP_##op] = {name, symbol, arity, constant},
+static const op_facts facts[] = {MG_OPS(FACTS_ROW)};
+_Static_assert(sizeof facts / sizeof facts[0] == MG_OP_COUNT, "one row per mg_op");
+
+/* The row of a known op, else NULL. (A row missing from the middle of MG_OPS would be
+   all zeros: -Wswitch warns of it, and this makes it an unknown op.) */
+static const op_facts *facts_of(mg_op op)
+{
+    return (unsigned)op < MG_OP_COUNT && facts[op].name ? &facts[op] : NULL;
+}
+
+int mg_op_count(void) { return MG_OP_COUNT; }
+
+const char *mg_op_name(mg_op op) { return facts_of(op) ? facts_of(op)->name : "?"; }
+const char *mg_op_symbol(mg_op op) { return facts_of(op) ? facts_of(op)->symbol : "?"; }
+int mg_op_arity(mg_op op) { return facts_of(op) ? facts_of(op)->arity : 0; }
+int mg_op_has_constant(mg_op op) { return facts_of(op) ? facts_of(op)->constant : 0; }
+
+/* Dispatch by a switch over the same rows, not through a table of function pointers.
+   Measured side by side (4,000-node graphs, in cache, 6 runs on a shared 2-core
+   machine): a bare pointer call took 3 to 12% longer per node than the switch on
+   graphs mixing 12 ops; a pointer call after the add/sub/mul shortcut below was within
+   the noise of the switch (+-10%). The switch adds nothing to learn, and with it the
+   compiler checks that every op has exactly one row (-Wswitch, duplicate cases).
+   add, sub and mul, the most common ops, skip the switch's jump (add_sub_mul_backward). */
+#define BACKWARD_CASE(op, name, symbol, forward, arity, constant, backward) \
+    case MG_OP_##op: backward(n, g); break;
 
 /* --8<-- [start:dispatch] */
 void mg__backward_step(mg_node *n, double g)
 {
-    if (is_add_sub_mul(n->op)) {   /* the most common ops, without the switch's jump */
+    if (is_add_sub_mul(n->op)) {
         add_sub_mul_backward(n, g);
         return;
     }
     switch ((mg_op)n->op) {
-    case MG_OP_LEAF: break;
-    case MG_OP_ADD:
-    case MG_OP_SUB:
-    case MG_OP_MUL: break;   /* done above */
-    case MG_OP_DIV: div_backward(n, g); break;
-    case MG_OP_POW: pow_backward(n, g); break;
-    case MG_OP_NEG: neg_backward(n, g); break;
-    case MG_OP_TANH: tanh_backward(n, g); break;
-    case MG_OP_RELU: relu_backward(n, g); break;
-    case MG_OP_EXP: exp_backward(n, g); break;
-    case MG_OP_LOG: log_backward(n, g); break;
-    case MG_OP_SIGMOID: sigmoid_backward(n, g); break;
-    case MG_OP_NEURON_LINEAR:
-    case MG_OP_NEURON_TANH:
-    case MG_OP_NEURON_RELU:
-    case MG_OP_NEURON_SIGMOID: mg__neuron_backward(n, g); break;
-    case MG_OP_SUM: mg__sum_backward(n, g); break;
-    case MG_OP_SUM_SQUARES: mg__sum_squares_backward(n, g); break;
-    case MG_OP_LOGSUMEXP: mg__logsumexp_backward(n, g); break;
-    case MG_OP_ADD_CONST: add_const_backward(n, g); break;
-    case MG_OP_MUL_CONST: mul_const_backward(n, g); break;
-    case MG_OP_DIV_CONST: div_const_backward(n, g); break;
-    case MG_OP_POW_CONST: pow_const_backward(n, g); break;
-    case MG_OP_RSUB_CONST: rsub_const_backward(n, g); break;
-    case MG_OP_RDIV_CONST: rdiv_const_backward(n, g); break;
-    case MG_OP_RPOW_CONST: rpow_const_backward(n, g); break;
-    case MG_OP_BCE_LOGITS: mg__bce_logits_backward(n, g); break;
+    MG_OPS(BACKWARD_CASE)
     case MG_OP_COUNT: break;
     }
 }
 /* --8<-- [end:dispatch] */
-
-const char *mg_op_name(mg_op op)
-{
-    static const char *const names[MG_OP_COUNT] = {
-        [MG_OP_LEAF] = "leaf", [MG_OP_ADD] = "add", [MG_OP_SUB] = "sub",
-        [MG_OP_MUL] = "mul", [MG_OP_DIV] = "div", [MG_OP_POW] = "pow",
-        [MG_OP_NEG] = "neg", [MG_OP_TANH] = "tanh", [MG_OP_RELU] = "relu",
-        [MG_OP_EXP] = "exp", [MG_OP_LOG] = "log", [MG_OP_SIGMOID] = "sigmoid",
-        [MG_OP_NEURON_LINEAR] = "neuron_linear", [MG_OP_NEURON_TANH] = "neuron_tanh",
-        [MG_OP_NEURON_RELU] = "neuron_relu", [MG_OP_NEURON_SIGMOID] = "neuron_sigmoid",
-        [MG_OP_SUM] = "sum", [MG_OP_SUM_SQUARES] = "sum_squares",
-        [MG_OP_LOGSUMEXP] = "logsumexp",
-        [MG_OP_ADD_CONST] = "add_const", [MG_OP_MUL_CONST] = "mul_const",
-        [MG_OP_DIV_CONST] = "div_const", [MG_OP_POW_CONST] = "pow_const",
-        [MG_OP_RSUB_CONST] = "rsub_const", [MG_OP_RDIV_CONST] = "rdiv_const",
-        [MG_OP_RPOW_CONST] = "rpow_const", [MG_OP_BCE_LOGITS] = "bce_logits",
-    };
-    return ((unsigned)op < MG_OP_COUNT) ? names[op] : "?";
-}

@@ -4,10 +4,10 @@
 #include "mg_internal.h"
 #include "mg_nn.h"
 
-typedef enum { SGD, ADAM } kind;
+typedef enum { RULE_SGD, RULE_ADAM } update_rule;   /* what mg_optimizer_step does */
 
 struct mg_optimizer {
-    kind kind;
+    update_rule rule;
     size_t n;
     mg_node **params;    /* the optimizer holds a reference to each */
     double *m;           /* SGD: momentum buffer; Adam: first moment */
@@ -17,7 +17,7 @@ struct mg_optimizer {
     long steps;          /* steps taken so far */
 };
 
-static mg_optimizer *optimizer_new(kind k, mg_node *const *params, size_t n)
+static mg_optimizer *optimizer_new(update_rule rule, mg_node *const *params, size_t n)
 {
     if (!params && n) return NULL;
     for (size_t i = 0; i < n; i++)
@@ -25,11 +25,11 @@ static mg_optimizer *optimizer_new(kind k, mg_node *const *params, size_t n)
     mg_optimizer *o = mg__malloc(sizeof *o);
     if (!o) return NULL;
     size_t bytes = (n ? n : 1) * sizeof(double);
-    *o = (mg_optimizer){.kind = k, .n = n};
+    *o = (mg_optimizer){.rule = rule, .n = n};
     o->params = mg__malloc((n ? n : 1) * sizeof *o->params);
     o->m = mg__malloc(bytes);
-    o->v = k == ADAM ? mg__malloc(bytes) : NULL;
-    if (!o->params || !o->m || (k == ADAM && !o->v)) {
+    o->v = rule == RULE_ADAM ? mg__malloc(bytes) : NULL;
+    if (!o->params || !o->m || (rule == RULE_ADAM && !o->v)) {
         mg__free(o->params);
         mg__free(o->m);
         mg__free(o->v);
@@ -46,7 +46,7 @@ static mg_optimizer *optimizer_new(kind k, mg_node *const *params, size_t n)
 
 mg_optimizer *mg_sgd_new(mg_node *const *params, size_t n, double momentum, double wd)
 {
-    mg_optimizer *o = optimizer_new(SGD, params, n);
+    mg_optimizer *o = optimizer_new(RULE_SGD, params, n);
     if (o) {
         o->momentum = momentum;
         o->wd = wd;
@@ -57,7 +57,7 @@ mg_optimizer *mg_sgd_new(mg_node *const *params, size_t n, double momentum, doub
 mg_optimizer *mg_adam_new(mg_node *const *params, size_t n, double beta1, double beta2,
                           double eps, double wd, int decoupled)
 {
-    mg_optimizer *o = optimizer_new(ADAM, params, n);
+    mg_optimizer *o = optimizer_new(RULE_ADAM, params, n);
     if (o) {
         o->beta1 = beta1;
         o->beta2 = beta2;
@@ -105,7 +105,7 @@ static void adam_step(mg_optimizer *o, double lr)
 
 void mg_optimizer_step(mg_optimizer *o, double lr)
 {
-    if (o->kind == SGD)
+    if (o->rule == RULE_SGD)
         sgd_step(o, lr);
     else
         adam_step(o, lr);
@@ -123,10 +123,10 @@ size_t mg_optimizer_param_count(const mg_optimizer *o) { return o->n; }
    count (SGD's first step starts its buffer from d; Adam's bias correction uses t). */
 int mg_optimizer_get_state(const mg_optimizer *o, double *m, double *v, long *steps)
 {
-    if (!m || !steps || (o->kind == ADAM && !v)) return MG_EINVAL;
+    if (!m || !steps || (o->rule == RULE_ADAM && !v)) return MG_EINVAL;
     for (size_t i = 0; i < o->n; i++) {
         m[i] = o->m[i];
-        if (o->kind == ADAM) v[i] = o->v[i];
+        if (o->rule == RULE_ADAM) v[i] = o->v[i];
     }
     *steps = o->steps;
     return MG_OK;
@@ -134,10 +134,10 @@ int mg_optimizer_get_state(const mg_optimizer *o, double *m, double *v, long *st
 
 int mg_optimizer_set_state(mg_optimizer *o, const double *m, const double *v, long steps)
 {
-    if (!m || steps < 0 || (o->kind == ADAM && !v)) return MG_EINVAL;
+    if (!m || steps < 0 || (o->rule == RULE_ADAM && !v)) return MG_EINVAL;
     for (size_t i = 0; i < o->n; i++) {
         o->m[i] = m[i];
-        if (o->kind == ADAM) o->v[i] = v[i];
+        if (o->rule == RULE_ADAM) o->v[i] = v[i];
     }
     o->steps = steps;
     return MG_OK;

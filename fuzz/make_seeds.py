@@ -144,6 +144,19 @@ def all_const_ops():
     return b"".join(prog)
 
 
+def all_unary_ops():
+    """Each unary op at finite values, so that the harness checks its backward (at the
+    edges of ieee_edges, inf and nan make the reference pass skip the comparison)."""
+    prog = [leaf(0, 0.7), leaf(1, 1.5)]
+    for i, name in enumerate(UNARY):
+        prog += [unop(name, 2 + i, i % 2), backward(2 + i)]
+    prog.append(binop("add", 8, 2, 3))
+    for i in range(4, 8):
+        prog.append(binop("mul", 8, 8, i))
+    prog.append(backward(8))
+    return b"".join(prog)
+
+
 def references():
     return b"".join([
         leaf(0, 2.0), leaf(1, 3.0), binop("mul", 2, 0, 1), release(0), release(1),
@@ -207,6 +220,7 @@ SEEDS = {
     "deep_chains": deep_chains(),
     "ieee_edges": ieee_edges(),
     "all_const_ops": all_const_ops(),
+    "all_unary_ops": all_unary_ops(),
     "references": references(),
     "allocation_failures": allocation_failures(),
     "allocator_changes": allocator_changes(),

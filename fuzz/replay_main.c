@@ -1,7 +1,9 @@
 /* replay_main.c -- runs fuzz inputs without libFuzzer: every file named on the command
  * line, and every file in every directory named. ctest runs the corpus and the
  * regression inputs this way, in every build (also under valgrind and gcc).
- * Prints "N passed, 0 failed"; a failing input aborts with the harness's message. */
+ * Prints "N passed, 0 failed"; a failing input aborts with the harness's message.
+ * With --every-op first (as ctest runs it), also fails, naming it, for each op of the
+ * library's table (mg_op_count) through which no input checked a backward pass. */
 #define _POSIX_C_SOURCE 200809L   /* opendir, stat */
 #include <dirent.h>
 #include <stdint.h>
@@ -13,6 +15,7 @@
 #include "mg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int fuzz_op_checked(int op);   /* fuzz_api.c */
 
 static int replay_file(const char *path)
 {
@@ -49,8 +52,8 @@ static int compare(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int passed = 0, failed = 0;
-    for (int i = 1; i < argc; i++) {
+    int passed = 0, failed = 0, every_op = argc > 1 && strcmp(argv[1], "--every-op") == 0;
+    for (int i = 1 + every_op; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st) != 0) {
             perror(argv[i]);
@@ -87,6 +90,12 @@ int main(int argc, char **argv)
             free(names[k]);
         }
         free(names);
+    }
+    for (int op = 0; every_op && op < mg_op_count(); op++) {
+        if (fuzz_op_checked(op)) continue;
+        fprintf(stderr, "no input checks a backward through op %s: add one that does to "
+                "fuzz/corpus (see fuzz/make_seeds.py)\n", mg_op_name((mg_op)op));
+        failed++;
     }
     mg_trim();
     printf("%d passed, %d failed\n", passed, failed);

@@ -214,7 +214,7 @@ class Tensor:
     @property
     def constant(self) -> float | None:
         """The plain number folded into this node (the 2 in ``t * 2``), else None."""
-        if lib.mg_op_of(self._node) >= lib.MG_OP_ADD_CONST:
+        if lib.mg_op_has_constant(lib.mg_op_of(self._node)):
             return lib.mg_constant(self._node)  # type: ignore[no-any-return]
         return None
 

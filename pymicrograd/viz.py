@@ -20,18 +20,25 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from ._core import ffi, lib
 from .engine import Tensor
 
 __all__ = ["OP_SYMBOLS", "draw_dot", "to_dot", "walk"]
 
-OP_SYMBOLS: dict[str, str] = {
-    "add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "neg": "-",
-    "add_const": "+", "mul_const": "*", "div_const": "/", "pow_const": "**",
-    "rsub_const": "-", "rdiv_const": "/", "rpow_const": "**",
-}
-"""How an op is written in a picture; other ops show their name (tanh, neuron_relu)."""
+def _c_text(text: Any) -> str:
+    return ffi.string(text).decode()  # type: ignore[no-any-return]
 
-_LEFT_CONSTANT = {"rsub_const", "rdiv_const", "rpow_const"}  # c - x, c / x, c ** x
+
+OP_SYMBOLS: dict[str, str] = {
+    _c_text(lib.mg_op_name(op)): _c_text(lib.mg_op_symbol(op))
+    for op in range(lib.mg_op_count())
+    if _c_text(lib.mg_op_symbol(op)) not in ("", _c_text(lib.mg_op_name(op)))
+}
+"""How an op is written in a picture ("mul": "*"), from the C core's table of ops; other
+ops show their name (tanh, neuron_relu)."""
+
+_LEFT_CONSTANT = {_c_text(lib.mg_op_name(op)) for op in range(lib.mg_op_count())
+                  if lib.mg_op_has_constant(op) == lib.MG_CONST_LEFT}  # c - x, c / x, c ** x
 
 
 def walk(root: Tensor) -> list[Tensor]:

@@ -120,6 +120,13 @@ EDGE_CASES = [
     case("exp(-745)", lambda a: a.exp(), [-745.0], [TINY, TINY]),
     case("exp(-746)", lambda a: a.exp(), [-746.0], [0.0, 0.0]),
     case("exp(-inf)", lambda a: a.exp(), [-INF], [0.0, 0.0]),
+    # negation and a number minus a Tensor: signed zeros and infinities
+    case("-(0.0)", lambda a: -a, [0.0], [-0.0, -1.0]),
+    case("-(-inf)", lambda a: -a, [-INF], [INF, -1.0]),
+    case("-(nan)", lambda a: -a, [NAN], [NAN, -1.0]),
+    case("1 - inf", lambda a: 1.0 - a, [INF], [-INF, -1.0]),
+    case("inf - t, t=inf", lambda a: INF - a, [INF], [NAN, -1.0]),
+    case("0 - t, t=0", lambda a: 0.0 - a, [0.0], [0.0, -1.0]),
     # nan in, nan out (torch's relu passes the gradient through a nan: nan <= 0 is false)
     case("exp(nan)", lambda a: a.exp(), [NAN], [NAN, NAN]),
     case("tanh(nan)", lambda a: a.tanh(), [NAN], [NAN, NAN]),
@@ -156,6 +163,46 @@ def test_edge_case_matches_torch_and_ieee(fn, args, expected):
     """Value and gradients at the edge: the same as torch, and the IEEE literal."""
     got = ours(fn, args)
     assert_same(got, theirs(fn, args))
+    assert_same(got, expected)
+
+
+# A neuron node, act(b + w x), at the edges of its activation:
+# (name, activation, x, w, b, [value, d/dx, d/dw, d/db])
+NEURON_EDGE_CASES = [
+    ("tanh neuron, z = 400", "tanh", 2.0, 200.0, 0.0, [1.0, 0.0, 0.0, 0.0]),
+    ("tanh neuron, z = -inf", "tanh", 1.0, -INF, 0.0, [-1.0, NAN, 0.0, 0.0]),  # 0 * -inf
+    ("relu neuron, z = 0", "relu", 2.0, 0.5, -1.0, [0.0, 0.0, 0.0, 0.0]),
+    ("relu neuron, z = nan", "relu", NAN, 1.0, 0.0, [NAN, 1.0, NAN, 1.0]),
+    ("sigmoid neuron, z = 1000", "sigmoid", 1.0, 1000.0, 0.0, [1.0, 0.0, 0.0, 0.0]),
+    ("sigmoid neuron, z = -1000", "sigmoid", 1.0, -1000.0, 0.0, [0.0, 0.0, 0.0, 0.0]),
+    ("linear neuron, overflow", "linear", 1e308, 10.0, 0.0, [INF, 10.0, 1e308, 1.0]),
+    ("linear neuron, inf - inf", "linear", INF, 1.0, -INF, [NAN, 1.0, INF, 1.0]),
+]
+
+
+def neuron_node(activation: str, x: float, w: float, b: float):
+    """(out, x, neuron): one neuron node over the leaf x, with weight w and bias b."""
+    from pymicrograd.nn import Neuron
+
+    neuron = Neuron(1, activation)
+    neuron.w[0].value, neuron.b.value = w, b
+    xt = Tensor(x)
+    return neuron([xt]), xt, neuron
+
+
+@pytest.mark.parametrize(("activation", "x", "w", "b", "expected"),
+                         [pytest.param(*row[1:], id=row[0]) for row in NEURON_EDGE_CASES])
+def test_neuron_edge_case_matches_torch_and_ieee(activation, x, w, b, expected):
+    """A neuron node's value and gradients at the edge: torch's, and the IEEE literal."""
+    out, xt, neuron = neuron_node(activation, x, w, b)
+    out.backward()
+    got = [out.value, xt.gradient, neuron.w[0].gradient, neuron.b.gradient]
+    act = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid,
+           "linear": lambda z: z}[activation]
+    leaves = [torch_leaf(v) for v in (x, w, b)]
+    t_out = act(leaves[2] + leaves[1] * leaves[0])
+    grads = torch.autograd.grad(t_out, leaves)
+    assert_same(got, [t_out.item()] + [g.item() for g in grads])
     assert_same(got, expected)
 
 

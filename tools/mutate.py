@@ -2,8 +2,8 @@
 """Mutation testing of the C core's derivatives, gradient accumulation and optimizers.
 
 The tool makes small changes ("mutants") to the code that computes gradients, one at
-a time: the local derivatives of every op (ops.c, nn.c, mg_internal.h's
-mg__neuron_dz), the accumulation of gradients (backward.c, batch.c), the losses'
+a time: the local derivatives of every op (ops.c, nn.c, loss.c, activation.h,
+mg_internal.h's mg__neuron_dz), the accumulation of gradients (backward.c, batch.c), the losses'
 terms (loss.c) and the optimizers' updates (optim.c). Each mutant is one of: a sign
 flipped, a term or factor dropped, ``+=`` made ``=`` (and back), ``*`` made ``/``,
 a constant changed, two operands swapped, a comparison changed, a ``!`` or a unary
@@ -71,13 +71,15 @@ TARGETS: dict[str, tuple[str, ...]] = {
               "rdiv_const_backward", "rpow_const_backward"),
     # local derivatives of the n-ary nodes and neurons
     "nn.c": ("mg__neuron_backward", "mg__sum_backward", "mg__sum_squares_backward",
-             "mg__logsumexp_backward", "mg__bce_logits_backward"),
+             "mg__logsumexp_backward"),
+    "loss.c": ("mg__bce_logits_backward", "error_term", "mean_of", "hinge_term",
+               "mg_l2_penalty"),
+    # the activations' derivatives, shared by the scalar ops, neurons and batches
+    "activation.h": ("mg__tanh_dz", "mg__relu_passes", "mg__relu_dz", "mg__sigmoid_dz"),
     "mg_internal.h": ("mg__neuron_dz",),
     # gradient accumulation: setting aside, propagating, finishing, undoing
     "backward.c": ("append", "undo_discover", "propagate", "finish_leaves"),
     "batch.c": ("backward_level", "mg__batch_finish"),
-    # the losses' per-sample terms and means
-    "loss.c": ("error_term", "mean_of", "hinge_term", "mg_l2_penalty"),
     # the optimizers' updates
     "optim.c": ("sgd_step", "adam_step", "mg_optimizer_step", "mg_optimizer_zero_grad"),
 }
@@ -600,6 +602,18 @@ class Workspace:
         os.replace(tmp, self.extension)
         return None
 
+    def _includes(self, name: str) -> set[str]:
+        """The csrc/ headers that csrc/`name` includes, directly or through another."""
+        found: set[str] = set()
+        todo = [name]
+        while todo:
+            text = (self.csrc / todo.pop()).read_text()
+            for header in re.findall(r'^#include "([^"]+)"', text, re.M):
+                if header not in found and (self.csrc / header).is_file():
+                    found.add(header)
+                    todo.append(header)
+        return found
+
     def build_mutant(self, mutant: Mutant, text: str) -> str | None:
         """Compile and link the mutant; None, or why it does not compile."""
         mutated = text[:mutant.start] + mutant.new + text[mutant.end:]
@@ -607,8 +621,7 @@ class Workspace:
         path.write_text(mutated)
         try:
             if mutant.file.endswith(".h"):
-                touched = [s for s in self.sources
-                           if f'#include "{mutant.file}"' in (self.csrc / s).read_text()]
+                touched = [s for s in self.sources if mutant.file in self._includes(s)]
             else:
                 touched = [mutant.file]
             replaced = {}

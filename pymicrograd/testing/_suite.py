@@ -263,9 +263,15 @@ def _nary_cases(draw: Any, op: str, elements: st.SearchStrategy[float]) -> NaryC
     return NaryCase(op, pool, operands, extra, targets)
 
 
-for _op, _elements in (("sum", S.reals(-10.0, 10.0)), ("sum_squares", S.reals(-10.0, 10.0)),
-                       ("logsumexp", S.reals(-30.0, 30.0)),
-                       ("bce_with_logits", S.reals(-30.0, 30.0))):
+NARY_INPUTS = {
+    "sum": S.reals(-10.0, 10.0),
+    "sum_squares": S.reals(-10.0, 10.0),
+    "logsumexp": S.reals(-30.0, 30.0),
+    "bce_with_logits": S.reals(-30.0, 30.0),
+}
+"""The operand strategy of each n-ary node (bce_with_logits: a sum of its nodes)."""
+
+for _op, _elements in NARY_INPUTS.items():
     _add("ops", f"{_op} node, shared operands", _nary_cases(_op, _elements), _run_nary,
          uses_torch=True)
 
@@ -342,6 +348,9 @@ _add("graphs", "second backward doubles", S.programs(), program_backward_twice,
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 """Every activation a layer can have."""
 
+SMOOTH_ACTIVATIONS = ("tanh", "sigmoid", "linear")
+"""The activations without a kink, which central differences can check anywhere."""
+
 
 class MlpCase(NamedTuple):
     """A random MLP (shape, activations, seed), a batch of rows and each output's weight."""
@@ -378,7 +387,7 @@ def _run_mlp(case: MlpCase, refs: References, torch: bool = True) -> None:
 # With torch: every activation (central differences too, for the smooth ones). Without:
 # the smooth ones against central differences, since a step could cross relu's kink.
 _add("mlp", "MLP: sample by sample and batched", mlp_cases(), _run_mlp, uses_fd=False)
-_add("mlp", "smooth MLP vs central differences", mlp_cases(("tanh", "sigmoid", "linear")),
+_add("mlp", "smooth MLP vs central differences", mlp_cases(SMOOTH_ACTIVATIONS),
      lambda case, refs: _run_mlp(case, refs, torch=False), uses_torch=False)
 
 
@@ -477,7 +486,10 @@ def loss_cases(draw: Any, loss: str) -> LossCase:
     return LossCase(loss, pool, operands, targets, extra, alpha=alpha)
 
 
-for _loss in ("sse", "mse", "hinge", "bce_with_logits", "cross_entropy", "l2_penalty"):
+LOSSES = ("sse", "mse", "hinge", "bce_with_logits", "cross_entropy", "l2_penalty")
+"""Every loss of pymicrograd.losses, by the name `LossCase` gives it."""
+
+for _loss in LOSSES:
     _add("losses", _loss, loss_cases(_loss), _run_loss)
 
 

@@ -339,3 +339,42 @@ void test_node_introspection(void)
     mg_release(a);
     mg_release(b);
 }
+
+/* The facts of the table of ops, through the mg_op_* functions: each agrees with the
+   nodes the op makes, and an unknown op is answered "?" or 0. */
+void test_op_table_facts(void)
+{
+    CHECK_EQ_INT(mg_op_count(), MG_OP_COUNT);
+    for (int op = 0; op < mg_op_count(); op++) {
+        const char *symbol = mg_op_symbol((mg_op)op);
+        CHECK(symbol != NULL && strcmp(symbol, "?") != 0);
+        int arity = mg_op_arity((mg_op)op);
+        CHECK(arity == 0 || arity == 1 || arity == 2 || arity == MG_ARITY_NARY);
+        CHECK_EQ_INT(arity == 0, op == MG_OP_LEAF);
+    }
+    mg_node *a = mg_leaf(2.0), *b = mg_leaf(3.0);
+    mg_node *made[] = {mg_sub(a, b), mg_relu(a), mg_add_const(a, 4.0), mg_rdiv_const(4.0, a)};
+    const int constant[] = {0, 0, MG_CONST_RIGHT, MG_CONST_LEFT};
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        REQUIRE(made[i]);
+        mg_op op = mg_op_of(made[i]);
+        CHECK_EQ_INT(mg_op_arity(op), (int)mg_child_count(made[i]));
+        CHECK_EQ_INT(mg_op_has_constant(op), constant[i]);
+        CHECK_SAME(mg_constant(made[i]), constant[i] ? 4.0 : 0.0);
+        mg_release(made[i]);
+    }
+    mg_node *xs[] = {a, b};
+    mg_node *s = mg_sum(xs, 2);
+    REQUIRE(s);
+    CHECK_EQ_INT(mg_op_arity(mg_op_of(s)), MG_ARITY_NARY);
+    mg_release(s);
+    CHECK(strcmp(mg_op_symbol(MG_OP_RSUB_CONST), "-") == 0);
+    CHECK(strcmp(mg_op_symbol(MG_OP_TANH), "tanh") == 0);
+    CHECK(strcmp(mg_op_symbol(MG_OP_LEAF), "") == 0);
+    CHECK(strcmp(mg_op_name(MG_OP_COUNT), "?") == 0);
+    CHECK(strcmp(mg_op_symbol((mg_op)255), "?") == 0);
+    CHECK_EQ_INT(mg_op_arity(MG_OP_COUNT), 0);
+    CHECK_EQ_INT(mg_op_has_constant(MG_OP_COUNT), 0);
+    mg_release(a);
+    mg_release(b);
+}
