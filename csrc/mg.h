@@ -174,6 +174,10 @@ MG_API mg_node *mg_retain(mg_node *n);
    every node that only n kept alive. NULL is ignored. */
 MG_API void mg_release(mg_node *n);
 
+/* mg_release on each node of `nodes` up to its first NULL, under one lock (one call
+   for a whole batch of outputs). The array itself stays the caller's; NULL is ignored. */
+MG_API void mg_release_array(mg_node *const *nodes);
+
 /* ---- reading and writing a node (n must not be NULL) ------------------------------- */
 
 MG_API double mg_value(const mg_node *n);             /* the forward value */
