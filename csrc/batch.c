@@ -324,7 +324,7 @@ static void sample_range(mg__batch *b)
     }
 }
 
-int mg__batch_reach(mg__batch *b)
+int mg__batch_reach(mg__batch *b, mg__row_fn see_row, void *ctx)
 {
     size_t top = b->nlevels - 1;
     sample_range(b);
@@ -348,7 +348,7 @@ int mg__batch_reach(mg__batch *b)
         for (size_t j = 0; j < lev->width; j++) {
             int used = any_full;
             for (size_t s = b->lo; !used && s < b->hi; s++) used = node_at(b, l, s, j)->pending != 0;
-            if (used && mg__backward_reach_row(lev->rows[j]) != MG_OK) return MG_ENOMEM;
+            if (used && see_row(ctx, lev->rows[j]) != MG_OK) return MG_ENOMEM;
         }
     }
     return MG_OK;
