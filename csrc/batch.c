@@ -424,7 +424,9 @@ static void backward_dense(mg__batch *b, size_t l, double *work)
         if (!row_reached(b, l, s)) continue;
         const mg_node *in = node_at(b, l - 1, s, 0), *out = node_at(b, l, s, 0);
         double *x = lw.x + n * ldi, *dz = lw.dz + n * ldo;
-        for (size_t i = 0; i < ldi; i++) x[i] = i < nin ? in[i].value : i == nin ? 1.0 : 0.0;
+        for (size_t i = 0; i < nin; i++) x[i] = in[i].value;
+        x[nin] = 1.0;   /* the bias's input */
+        for (size_t i = nin + 1; i < ldi; i++) x[i] = 0.0;
         for (size_t j = 0; j < ldo; j++)
             dz[j] = j < nout ? mg__neuron_dz((mg_op)out[j].op, out[j].value, adjoint(b, &out[j]))
                              : 0.0;
