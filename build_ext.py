@@ -67,7 +67,7 @@ def compile_args() -> list[str]:
         return ["-std=c11", "-O1", "-g", "-fno-omit-frame-pointer", f"-fsanitize={SANITIZE}",
                 "-fno-sanitize-recover=all", "-DMG_NO_NODE_CACHE", *EXACT_FP]
     # -g0 overrides the -g in Python's own CFLAGS: a wheel ships no debug info
-    return ["-std=c11", "-O3", "-g0", *EXACT_FP]
+    return ["-std=c11", "-O2", "-g0", *EXACT_FP]
 
 
 def link_args() -> list[str]:
