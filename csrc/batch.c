@@ -24,7 +24,9 @@
  *              reached node with adjoint g passes dz = g * act'(z) on: dz * w_i to
  *              input i, dz * x_i to weight i, dz to the bias, as mg__neuron_backward
  *              does for a neuron node. Adjoints within the batch gather in an array of
- *              its own (b->adj), so its nodes' gradients need no setting aside.
+ *              its own (b->adj), so its nodes' gradients need no setting aside. When
+ *              each reached row is reached whole (a loss over whole outputs), a level
+ *              is three dense products (backward_dense); otherwise node by node.
  *   finish     each node of a full row adds its adjoint to its gradient.
  */
 #include <string.h>

@@ -205,7 +205,8 @@ MG_API const char *mg_op_name(mg_op op);
    calling it twice adds the derivative twice, whatever the gradients held before.
    Needs 16 bytes of temporary memory per reachable node, plus, per reached batch of
    mg_mlp_forward_batch (mg_nn.h), 8 bytes per node of the batch, 1 per sample and
-   level, and 16 per weight of its widest layer.
+   level, and for its largest layer 24 per weight and bias, and per sample 8 per
+   input and 16 per output (counts padded to whole tiles of 4 x 8).
    Returns MG_OK; MG_EINVAL if root is NULL; MG_ENOMEM if the temporary memory cannot
    be had, in which case no gradient has changed. */
 MG_API int mg_backward(mg_node *root);
