@@ -118,6 +118,10 @@ class BatchOutputs(Sequence["Tensor | list[Tensor]"]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copies and pickles: the list of its items (Tensors follow their own rules)."""
+        return (list, (list(self),))
+
     def __repr__(self) -> str:
         """``BatchOutputs(100 samples x 3 outputs)``."""
         return f"BatchOutputs({self._len} samples x {self._nout} outputs)"

@@ -7,7 +7,9 @@ any Tensor; and dropping it gives every node back in one C call.
 
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
 
 import numpy as np
 import pytest
@@ -44,6 +46,10 @@ def test_reads_like_a_list_of_tensors() -> None:
         outs["a"]  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="unhashable"):
         hash(outs)
+    # a copy is the list of the same Tensors; pickling refuses computed Tensors, as ever
+    assert copy.copy(outs) == list(outs) and type(copy.copy(outs)) is list
+    with pytest.raises(RuntimeError, match="cannot pickle a Tensor computed by"):
+        pickle.dumps(outs)
 
 
 def test_rows_of_several_outputs() -> None:
