@@ -158,7 +158,8 @@ static void undo_discover(reachable *r)
 
 static reachable scratch;   /* guarded by backward_lock */
 
-int mg__backward_reach_row(mg__row *row) { return see_row(&scratch, row); }
+/* see_row for batch.c: the parameters of a batch's rows in use are leaves to record. */
+static int see_batch_row(void *r, mg__row *row) { return see_row(r, row); }
 
 /* Grows *p to hold at least n elements of `size` bytes (its capacity in *cap). */
 static int reserve(void *p, size_t *cap, size_t n, size_t size)
@@ -194,7 +195,7 @@ static int reach_batches(reachable *r)
         b->full = r->flags + flags;
         doubles += b->nnodes;
         flags += b->size * b->nlevels;
-        if (mg__batch_reach(b) != MG_OK) return MG_ENOMEM;
+        if (mg__batch_reach(b, see_batch_row, r) != MG_OK) return MG_ENOMEM;
     }
     return MG_OK;
 }

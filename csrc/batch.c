@@ -24,7 +24,9 @@
  *              reached node with adjoint g passes dz = g * act'(z) on: dz * w_i to
  *              input i, dz * x_i to weight i, dz to the bias, as mg__neuron_backward
  *              does for a neuron node. Adjoints within the batch gather in an array of
- *              its own (b->adj), so its nodes' gradients need no setting aside.
+ *              its own (b->adj), so its nodes' gradients need no setting aside. When
+ *              each reached row is reached whole (a loss over whole outputs), a level
+ *              is three dense products (backward_dense); otherwise node by node.
  *   finish     each node of a full row adds its adjoint to its gradient.
  */
 #include <string.h>
@@ -93,66 +95,138 @@ static void put_node(mg_node *at, const mg_node *proto, double value)
     at->value = value;
 }
 
-/* The current values of level l's parameters, row by row: w[j * (nin + 1) + i]. */
-static void gather_weights(const mg__batch *b, size_t l, double *w)
+/* ---- the dense kernels --------------------------------------------------------------
+
+   A layer over a batch is three small matrix products: z = W x (forward), dW = dz x
+   and dx = dz W (backward). Each is computed in tiles of ROWS x COLS sums, held in
+   registers while one loop runs over the shared dimension, which compilers turn into
+   vector instructions. Every sum still adds its terms one at a time in the order of
+   the scalar graph (a neuron's: b, then w_0 x_0, w_1 x_1, ...; a weight's adjoint:
+   sample by sample; an input's: neuron by neuron), each product rounded before it is
+   added (no fused multiply-add: the build passes -ffp-contract=off), so the values
+   are the same to the bit. Matrices are padded with zeros to whole tiles; the padded
+   sums are computed and dropped. */
+enum { ROWS = 4, COLS = 8 };   /* 8 AVX2 registers of sums (SSE2: 16) */
+
+static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+/* One level's part of the work array, matrices row-major with leading dimension ld_in
+   (a neuron's nin inputs, then its bias, padded) or ld_out (nout, padded). */
+typedef struct {
+    double *wt;    /* forward: the weights input by input, biases last: (nin + 1) x ld_out */
+    double *xt;    /* forward: ROWS samples' inputs, input by input: nin x ROWS */
+    double *w;     /* backward: the weights neuron by neuron, bias last: nout x ld_in */
+    double *dw;    /* backward: their adjoints: nout x ld_in */
+    double *x;     /* backward: the reached samples' inputs and a 1: rows x ld_in */
+    double *dz;    /* backward: the reached samples' dz: rows x ld_out */
+    double *dzt;   /* backward: the same, neuron by neuron: nout x rows */
+    size_t ld_in, ld_out, rows;
+} level_work;
+
+/* The one place that sizes and carves level l's work, for up to `samples` samples in
+   backward (0 for forward): from `base` (NULL: only counts). Returns its doubles. */
+static size_t layout(const mg__batch *b, size_t l, size_t samples, double *base,
+                     level_work *lw)
 {
-    const mg__level *lev = &b->level[l];
-    size_t stride = b->level[l - 1].width + 1;
-    for (size_t j = 0; j < lev->width; j++)
-        for (size_t i = 0; i < stride; i++) w[j * stride + i] = lev->rows[j]->param[i]->value;
+    size_t nin = b->level[l - 1].width, nout = b->level[l].width;
+    lw->ld_in = round_up(nin + 1, COLS);    /* COLS is a multiple of ROWS: these pad */
+    lw->ld_out = round_up(nout, COLS);      /* to whole tiles of either */
+    lw->rows = round_up(samples, ROWS);
+    size_t size[7] = {(nin + 1) * lw->ld_out, nin * ROWS, nout * lw->ld_in,
+                      nout * lw->ld_in, lw->rows * lw->ld_in, lw->rows * lw->ld_out,
+                      nout * lw->rows};
+    double **part[7] = {&lw->wt, &lw->xt, &lw->w, &lw->dw, &lw->x, &lw->dz, &lw->dzt};
+    size_t used = 0;
+    for (int k = 0; k < 7; k++) {
+        *part[k] = base ? base + used : NULL;
+        used += size[k];
+    }
+    return used;
 }
 
-/* The most doubles a level needs for forward_level's work (its weights and inputs). */
-static size_t forward_work(const mg__batch *b)
+/* The most doubles that any level's layout takes. */
+static size_t work_size(const mg__batch *b, size_t samples)
 {
     size_t most = 0;
+    level_work lw;
     for (size_t l = 1; l < b->nlevels; l++) {
-        size_t nin = b->level[l - 1].width, n = b->level[l].width * (nin + 1) + nin;
+        size_t n = layout(b, l, samples, NULL, &lw);
         if (n > most) most = n;
     }
     return most;
 }
 
+/* GCC on x86-64 Linux (glibc resolves the choice once, at load time): a copy of the
+   kernel for AVX2 (4 doubles per instruction instead of SSE2's 2) beside the portable
+   one. The same additions and multiplications, each rounded the same way (no FMA:
+   -ffp-contract=off), so both copies give the same bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && defined(__GLIBC__)
+#define MG_KERNEL __attribute__((target_clones("avx2", "default"), noinline))
+#else
+#define MG_KERNEL
+#endif
+
+/* GCC and Clang unroll the tile's loops completely when told to, also at -O2, and
+   then keep its ROWS x COLS sums in registers (otherwise each sum goes through memory
+   at every k). */
+#if defined(__GNUC__)
+#define MG_UNROLL _Pragma("GCC unroll 8")
+#else
+#define MG_UNROLL
+#endif
+
+/* acc[r][q] += a[k][r] * c[k][q] for k = 0, 1, ..., n - 1 in order (a and c row-major
+   with leading dimensions lda and ldc): one tile of a product over k. */
+MG_KERNEL static void tile_product(double acc[ROWS][COLS], const double *a, size_t lda,
+                                   const double *c, size_t ldc, size_t n)
+{
+    double t[ROWS][COLS];   /* a local copy, which the compiler keeps in registers */
+    memcpy(t, acc, sizeof t);
+    for (size_t k = 0; k < n; k++) {
+        const double *ak = a + k * lda, *ck = c + k * ldc;
+        MG_UNROLL
+        for (int r = 0; r < ROWS; r++)
+            MG_UNROLL
+            for (int q = 0; q < COLS; q++) t[r][q] += ak[r] * ck[q];
+    }
+    memcpy(acc, t, sizeof t);
+}
+
 /* ---- forward: out = act(b + sum_i w_i x_i), summed from b as neuron nodes do ------- */
 
-/* Level l for every sample. The weights are laid out input by input (wt[i * nout + j]),
-   and four neurons are summed at once: four independent sums overlap where one would
-   wait for each addition, and each still adds its terms in the order of a neuron node
-   (b, then i = 0, 1, ...), so the values are the same to the bit. */
+/* Level l for every sample, in tiles of ROWS samples x COLS neurons. */
 static void forward_level(mg__batch *b, size_t l, double *work)
 {
     const mg__level *lev = &b->level[l];
     size_t nin = b->level[l - 1].width, nout = lev->width;
-    double *wt = work, *x = work + nout * (nin + 1);
-    for (size_t j = 0; j < nout; j++)
-        for (size_t i = 0; i <= nin; i++) wt[i * nout + j] = lev->rows[j]->param[i]->value;
-    const double *bias = wt + nin * nout;
+    level_work lw;
+    layout(b, l, 0, work, &lw);
+    size_t ld = lw.ld_out;
+    for (size_t j = 0; j < ld; j++) {   /* row by row: each row's parameters in turn */
+        mg_node *const *param = j < nout ? lev->rows[j]->param : NULL;
+        for (size_t i = 0; i <= nin; i++) lw.wt[i * ld + j] = param ? param[i]->value : 0.0;
+    }
+    const double *bias = lw.wt + nin * ld;
     mg_activation act = lev->act;
     mg_node proto;
     prototype(&proto, b, (mg_op)(MG_OP_NEURON_LINEAR + act));
-    for (size_t s = 0; s < b->size; s++) {
-        const mg_node *in = node_at(b, l - 1, s, 0);
-        mg_node *out = node_at(b, l, s, 0);
-        for (size_t i = 0; i < nin; i++) x[i] = in[i].value;
-        size_t j = 0;
-        for (; j + 4 <= nout; j += 4) {
-            double z0 = bias[j], z1 = bias[j + 1], z2 = bias[j + 2], z3 = bias[j + 3];
-            for (size_t i = 0; i < nin; i++) {
-                const double *wi = wt + i * nout + j;
-                z0 += wi[0] * x[i];
-                z1 += wi[1] * x[i];
-                z2 += wi[2] * x[i];
-                z3 += wi[3] * x[i];
-            }
-            put_node(&out[j], &proto, mg__activate(act, z0));
-            put_node(&out[j + 1], &proto, mg__activate(act, z1));
-            put_node(&out[j + 2], &proto, mg__activate(act, z2));
-            put_node(&out[j + 3], &proto, mg__activate(act, z3));
+    for (size_t s0 = 0; s0 < b->size; s0 += ROWS) {
+        size_t ns = b->size - s0 < ROWS ? b->size - s0 : ROWS;
+        for (size_t r = 0; r < ROWS; r++) {
+            const mg_node *in = r < ns ? node_at(b, l - 1, s0 + r, 0) : NULL;
+            for (size_t i = 0; i < nin; i++) lw.xt[i * ROWS + r] = in ? in[i].value : 0.0;
         }
-        for (; j < nout; j++) {
-            double z = bias[j];
-            for (size_t i = 0; i < nin; i++) z += wt[i * nout + j] * x[i];
-            put_node(&out[j], &proto, mg__activate(act, z));
+        for (size_t j0 = 0; j0 < nout; j0 += COLS) {
+            double z[ROWS][COLS];
+            for (int r = 0; r < ROWS; r++)
+                for (int q = 0; q < COLS; q++) z[r][q] = bias[j0 + (size_t)q];
+            tile_product(z, lw.xt, ROWS, lw.wt + j0, ld, nin);
+            for (size_t r = 0; r < ns; r++) {
+                mg_node *out = node_at(b, l, s0 + r, 0);
+                for (size_t q = 0; q < COLS && j0 + q < nout; q++)
+                    put_node(&out[j0 + q], &proto, mg__activate(act, z[r][q]));
+            }
         }
     }
 }
@@ -164,7 +238,7 @@ int mg_mlp_forward_batch(mg_layer *const *layers, size_t nlayers, const double *
     if (batch == 0) return MG_OK;
     size_t nout = layers[nlayers - 1]->nout;
     mg__batch *b = batch_alloc(layers, nlayers, batch);
-    double *w = b ? mg__malloc(forward_work(b) * sizeof *w) : NULL;
+    double *w = b ? mg__malloc(work_size(b, 0) * sizeof *w) : NULL;
     if (!w) {
         mg__free(b);
         return MG_ENOMEM;
@@ -263,7 +337,7 @@ static void sample_range(mg__batch *b)
     }
 }
 
-int mg__batch_reach(mg__batch *b)
+int mg__batch_reach(mg__batch *b, mg__row_fn see_row, void *ctx)
 {
     size_t top = b->nlevels - 1;
     sample_range(b);
@@ -287,64 +361,146 @@ int mg__batch_reach(mg__batch *b)
         for (size_t j = 0; j < lev->width; j++) {
             int used = any_full;
             for (size_t s = b->lo; !used && s < b->hi; s++) used = node_at(b, l, s, j)->pending != 0;
-            if (used && mg__backward_reach_row(lev->rows[j]) != MG_OK) return MG_ENOMEM;
+            if (used && see_row(ctx, lev->rows[j]) != MG_OK) return MG_ENOMEM;
         }
     }
     return MG_OK;
 }
 
-size_t mg__batch_work(const mg__batch *b)
+size_t mg__batch_work(const mg__batch *b) { return work_size(b, b->size); }
+
+/* A reached node's adjoint: from the level above (0 if none) and from outside the
+   batch (in grad, if the generic pass reached it). */
+static double adjoint(const mg__batch *b, const mg_node *n)
 {
-    size_t most = 0;
-    for (size_t l = 1; l < b->nlevels; l++) {
-        size_t nin = b->level[l - 1].width;
-        size_t n = b->level[l].width * (2 * nin + 3) + nin;
-        if (n > most) most = n;
+    return b->adj[n - b->nodes] + (n->pending ? n->grad : 0.0);
+}
+
+/* Sample s's row of level l is reached: all of it (full), or a node of it by the
+   generic pass. */
+static int row_reached(const mg__batch *b, size_t l, size_t s)
+{
+    if (full(b, l, s)) return 1;
+    const mg_node *out = node_at(b, l, s, 0);
+    for (size_t j = 0; j < b->level[l].width; j++)
+        if (out[j].pending) return 1;
+    return 0;
+}
+
+/* 1 when every reached row of level l is reached whole (each node: full row, or
+   reached by the generic pass), so that backward_dense applies. */
+static int whole_rows(const mg__batch *b, size_t l)
+{
+    size_t nout = b->level[l].width;
+    for (size_t s = b->lo; s < b->hi; s++) {
+        if (full(b, l, s)) continue;
+        const mg_node *out = node_at(b, l, s, 0);
+        size_t reached = 0;
+        for (size_t j = 0; j < nout; j++) reached += out[j].pending != 0;
+        if (reached != 0 && reached != nout) return 0;
     }
-    return most;
+    return 1;
 }
 
-static int all_finite(const double *x, size_t n)
+/* The weights of level l into lw->w, neuron by neuron (bias last, zeros after). */
+static void load_weights(const mg__level *lev, size_t nin, level_work *lw)
 {
-    int finite = 1;
-    for (size_t i = 0; i < n; i++) finite &= isfinite(x[i]) != 0;
-    return finite;
+    for (size_t j = 0; j < lev->width; j++)
+        for (size_t i = 0; i < lw->ld_in; i++)
+            lw->w[j * lw->ld_in + i] = i <= nin ? lev->rows[j]->param[i]->value : 0.0;
 }
 
-/* Level l's reached nodes pass their adjoints on. work: mg__batch_work(b) doubles. */
-static void backward_level(mg__batch *b, size_t l, double *work)
+/* The level's parameters gain the adjoints in lw->dw; `used[j]` (NULL: all) says which
+   neurons were reached. */
+static void add_to_params(const mg__level *lev, size_t nin, const level_work *lw,
+                          const double *used)
+{
+    for (size_t j = 0; j < lev->width; j++) {
+        if (used && used[j] == 0.0) continue;
+        mg_node **param = lev->rows[j]->param;
+        for (size_t i = 0; i <= nin; i++) param[i]->grad += lw->dw[j * lw->ld_in + i];
+    }
+}
+
+/* Level l's reached rows (all reached whole: whole_rows) pass their adjoints on as
+   three dense products over the n reached samples: dz; dW = dz^T [x 1] (the bias as
+   the weight of an input 1), summed sample by sample; dx = dz W, summed neuron by
+   neuron into the adjoints of the level below. */
+static void backward_dense(mg__batch *b, size_t l, double *work)
 {
     const mg__level *lev = &b->level[l], *below = &b->level[l - 1];
-    size_t nin = below->width, nout = lev->width, stride = nin + 1;
-    double *w = work, *dw = w + nout * stride, *touched = dw + nout * stride;
-    double *x = touched + nout;   /* one sample's inputs */
-    gather_weights(b, l, w);
-    int w_finite = all_finite(w, nout * stride);
-    memset(dw, 0, nout * (stride + 1) * sizeof *dw);
+    size_t nin = below->width, nout = lev->width;
+    level_work lw;
+    layout(b, l, b->hi - b->lo, work, &lw);
+    size_t ldi = lw.ld_in, ldo = lw.ld_out, n = 0;
     for (size_t s = b->lo; s < b->hi; s++) {
-        const mg_node *out = node_at(b, l, s, 0);
-        const double *adj = b->adj + lev->first + s * nout;
+        if (!row_reached(b, l, s)) continue;
+        const mg_node *in = node_at(b, l - 1, s, 0), *out = node_at(b, l, s, 0);
+        double *x = lw.x + n * ldi, *dz = lw.dz + n * ldo;
+        for (size_t i = 0; i < nin; i++) x[i] = in[i].value;
+        x[nin] = 1.0;   /* the bias's input */
+        for (size_t i = nin + 1; i < ldi; i++) x[i] = 0.0;
+        for (size_t j = 0; j < ldo; j++)
+            dz[j] = j < nout ? mg__neuron_dz((mg_op)out[j].op, out[j].value, adjoint(b, &out[j]))
+                             : 0.0;
+        n++;
+    }
+    if (n == 0) return;
+    for (size_t j0 = 0; j0 < nout; j0 += ROWS)
+        for (size_t i0 = 0; i0 <= nin; i0 += COLS) {
+            double acc[ROWS][COLS] = {{0.0}};
+            tile_product(acc, lw.dz + j0, ldo, lw.x + i0, ldi, n);
+            for (size_t r = 0; r < ROWS && j0 + r < nout; r++)
+                for (size_t q = 0; q < COLS; q++) lw.dw[(j0 + r) * ldi + i0 + q] = acc[r][q];
+        }
+    load_weights(lev, nin, &lw);
+    add_to_params(lev, nin, &lw, NULL);
+    /* dz neuron by neuron, zeros for the padding samples */
+    for (size_t j = 0; j < nout; j++)
+        for (size_t t = 0; t < lw.rows; t++) lw.dzt[j * lw.rows + t] = t < n ? lw.dz[t * ldo + j] : 0.0;
+    size_t s = b->lo;
+    for (size_t t0 = 0; t0 < n; t0 += ROWS) {
+        size_t row[ROWS], nrow = 0;   /* reached samples t0.. t0 + ROWS - 1 */
+        for (; nrow < ROWS && s < b->hi; s++)
+            if (row_reached(b, l, s)) row[nrow++] = s;
+        for (size_t i0 = 0; i0 < nin; i0 += COLS) {
+            double acc[ROWS][COLS] = {{0.0}};
+            tile_product(acc, lw.dzt + t0, lw.rows, lw.w + i0, ldi, nout);
+            for (size_t r = 0; r < nrow; r++) {
+                double *gx = b->adj + below->first + row[r] * nin;
+                for (size_t q = 0; q < COLS && i0 + q < nin; q++) gx[i0 + q] += acc[r][q];
+            }
+        }
+    }
+}
+
+/* Level l's reached nodes pass their adjoints on one by one: the general case, where
+   a row may be reached in part (a backward from some of a sample's nodes). */
+static void backward_nodes(mg__batch *b, size_t l, double *work)
+{
+    const mg__level *lev = &b->level[l], *below = &b->level[l - 1];
+    size_t nin = below->width, nout = lev->width;
+    level_work lw;
+    layout(b, l, 1, work, &lw);
+    size_t ldi = lw.ld_in;
+    double *used = lw.dz, *x = lw.x;   /* per neuron: reached; one sample's inputs */
+    load_weights(lev, nin, &lw);
+    memset(lw.dw, 0, nout * ldi * sizeof *lw.dw);
+    memset(used, 0, nout * sizeof *used);
+    for (size_t s = b->lo; s < b->hi; s++) {
+        const mg_node *out = node_at(b, l, s, 0), *in = node_at(b, l - 1, s, 0);
         double *gx = b->adj + below->first + s * nin;   /* the inputs' adjoints */
-        int row_full = full(b, l, s), loaded = 0, x_finite = 1;
+        int row_full = full(b, l, s), loaded = 0;
         for (size_t j = 0; j < nout; j++) {
-            int pending = out[j].pending != 0;
-            if (!row_full && !pending) continue;
-            /* from the level above (0 if none) and from outside the batch */
-            double g = adj[j] + (pending ? out[j].grad : 0.0);
-            double dz = mg__neuron_dz((mg_op)out[j].op, out[j].value, g);
-            touched[j] = 1.0;
+            if (!row_full && !out[j].pending) continue;
+            double dz = mg__neuron_dz((mg_op)out[j].op, out[j].value, adjoint(b, &out[j]));
+            used[j] = 1.0;
             if (!loaded) {
-                const mg_node *in = node_at(b, l - 1, s, 0);
                 for (size_t i = 0; i < nin; i++) x[i] = in[i].value;
-                x_finite = all_finite(x, nin);
                 loaded = 1;
             }
-            /* dz == 0 with finite weights and inputs adds only zeros, which change no
-               adjoint (an adjoint, summed from +0, is never -0): skip them, as ReLU
-               makes many. An inf or nan still gives nan, as in the scalar graph. */
-            if (dz == 0.0 && w_finite && x_finite) continue;
-            const double *wj = w + j * stride;
-            double *dwj = dw + j * stride;
+            const double *wj = lw.w + j * ldi;
+            double *dwj = lw.dw + j * ldi;
             for (size_t i = 0; i < nin; i++) {
                 dwj[i] += dz * x[i];
                 gx[i] += dz * wj[i];
@@ -352,16 +508,17 @@ static void backward_level(mg__batch *b, size_t l, double *work)
             dwj[nin] += dz;
         }
     }
-    for (size_t j = 0; j < nout; j++) {
-        if (touched[j] == 0.0) continue;
-        mg_node **param = lev->rows[j]->param;
-        for (size_t i = 0; i < stride; i++) param[i]->grad += dw[j * stride + i];
-    }
+    add_to_params(lev, nin, &lw, used);
 }
 
 void mg__batch_backward(mg__batch *b, double *work)
 {
-    for (size_t l = b->nlevels - 1; l > 0; l--) backward_level(b, l, work);
+    for (size_t l = b->nlevels - 1; l > 0; l--) {
+        if (whole_rows(b, l))
+            backward_dense(b, l, work);
+        else
+            backward_nodes(b, l, work);
+    }
 }
 
 void mg__batch_unreach(mg__batch *b)

@@ -175,6 +175,10 @@ MG_API mg_node *mg_retain(mg_node *n);
    every node that only n kept alive. NULL is ignored. */
 MG_API void mg_release(mg_node *n);
 
+/* mg_release on each node of `nodes` up to its first NULL, under one lock (one call
+   for a whole batch of outputs). The array itself stays the caller's; NULL is ignored. */
+MG_API void mg_release_array(mg_node *const *nodes);
+
 /* ---- reading and writing a node (n must not be NULL) ------------------------------- */
 
 MG_API double mg_value(const mg_node *n);             /* the forward value */
@@ -229,7 +233,8 @@ MG_API int mg_op_has_constant(mg_op op);
    calling it twice adds the derivative twice, whatever the gradients held before.
    Needs 16 bytes of temporary memory per reachable node, plus, per reached batch of
    mg_mlp_forward_batch (mg_nn.h), 8 bytes per node of the batch, 1 per sample and
-   level, and 16 per weight of its widest layer.
+   level, and for its largest layer 24 per weight and bias, and per sample 8 per
+   input and 16 per output (counts padded to whole tiles of 4 x 8).
    Returns MG_OK; MG_EINVAL if root is NULL; MG_ENOMEM if the temporary memory cannot
    be had, in which case no gradient has changed. */
 MG_API int mg_backward(mg_node *root);

@@ -150,10 +150,12 @@ void mg__batch_node_backward(const mg_node *n, double g);   /* mg_backward_step 
 
 /* batch.c, for mg_backward (backward lock held), given b->full and b->adj: find the
    nodes of b that the reached ones lead to, and record the parameters of their rows
-   (MG_OK or MG_ENOMEM; then mg__batch_unreach: no gradient has changed); after the
-   generic pass, backpropagate through b with mg__batch_work(b) doubles of work; add
-   the adjoints to the gradients and reset b's scratch. */
-int mg__batch_reach(mg__batch *b);
+   with see_row(ctx, row) (MG_OK or MG_ENOMEM, which it returns; then
+   mg__batch_unreach: no gradient has changed); after the generic pass, backpropagate
+   through b with mg__batch_work(b) doubles of work; add the adjoints to the gradients
+   and reset b's scratch. */
+typedef int (*mg__row_fn)(void *ctx, mg__row *row);
+int mg__batch_reach(mg__batch *b, mg__row_fn see_row, void *ctx);
 size_t mg__batch_work(const mg__batch *b);
 void mg__batch_backward(mg__batch *b, double *work);
 void mg__batch_finish(mg__batch *b);
@@ -165,10 +167,6 @@ void mg__backward_trim(void);
 /* backward.c, for the fork handlers (fork.c): the lock mg_backward runs in */
 void mg__backward_lock(void);
 void mg__backward_unlock(void);
-
-/* backward.c, for batch.c during mg_backward: record a row's parameters as reached
-   (MG_OK or MG_ENOMEM) */
-int mg__backward_reach_row(mg__row *row);
 
 /* ops.c: the local derivative of each op, applied to one node's adjoint g */
 void mg__backward_step(mg_node *n, double g);

@@ -287,6 +287,16 @@ void mg_release(mg_node *n)
     mg__graph_unlock();
 }
 
+void mg_release_array(mg_node *const *nodes)
+{
+    if (!nodes) return;
+    mg__graph_lock();
+    mg_node *dead = NULL;
+    for (; *nodes; nodes++) dead = drop(*nodes, dead);
+    free_dead(dead);
+    mg__graph_unlock();
+}
+
 void mg__row_release(mg__row *row)
 {
     mg__graph_lock();

@@ -8,7 +8,7 @@
 (-0.000545, 0.000363)
 """
 
-from . import losses, nn, optim
+from . import batch, losses, nn, optim
 from ._core import lib as _lib
 from ._core import live_nodes
 from ._gradcheck import GradcheckError, gradcheck
@@ -23,6 +23,7 @@ __all__ = [
     "Tensor",
     "Value",
     "__version__",
+    "batch",
     "gradcheck",
     "live_nodes",
     "losses",

@@ -39,11 +39,13 @@ except ModuleNotFoundError as e:
         "run `pip install -e .` in the checkout to build it there, or run Python from "
         "another folder so that the installed pymicrograd is imported") from e
 
-__all__ = ["call_filling", "check_status", "ffi", "lib", "live_nodes", "owned"]
+__all__ = ["call_filling", "call_filling_array", "check_status", "ffi", "lib",
+           "live_nodes", "owned"]
 
 _gc = ffi.gc
 _map = map
 _release = lib.mg_release
+_release_array = lib.mg_release_array
 
 _STATUS_ERRORS: dict[int, tuple[type[Exception], str]] = {
     lib.MG_ENOMEM: (MemoryError, "the C core could not allocate memory"),
@@ -101,5 +103,21 @@ def call_filling(fn: Callable[..., int], *args: Any, what: str) -> list[Any]:
     taking = _map(_gc, out, repeat(_release, len(out)))   # made before the call, so
     status, = _map(fn, *zip(args))                         # that nothing runs between
     nodes = list(taking)                                   # it and taking its results
+    check_status(status, what)
+    return nodes
+
+
+def call_filling_array(fn: Callable[..., int], *args: Any, n: int, what: str) -> Any:
+    """Call ``fn(*args, nodes)``, which fills ``nodes``, an ``mg_node *[]`` of `n`.
+
+    Returns that array owned by Python as one object: its nodes are given back in one
+    C call (mg_release_array) when the last holder goes. The array has a NULL after
+    its `n` nodes, where mg_release_array stops, and is owned before the call, so
+    nothing can run between `fn` filling it and Python owning what it filled; `fn`
+    must fill a prefix (the nodes it made, then NULLs). Raises the exception of a
+    failed status after giving back whatever `fn` left there.
+    """
+    nodes = _gc(ffi.new("mg_node *[]", n + 1), _release_array)
+    status, = _map(fn, *zip((*args, nodes)))
     check_status(status, what)
     return nodes

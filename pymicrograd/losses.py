@@ -1,7 +1,8 @@
 """Loss functions, each built in C as a few graph nodes over a whole list of predictions.
 
-Every loss takes the model's outputs as Tensors (a list, or one Tensor) and the targets
-as plain numbers, and returns one Tensor to call ``backward()`` on. The values and
+Every loss takes the model's outputs as what `nn.MLP.forward_batch` returns (its C
+array goes straight to C) or as Tensors (a list, or one Tensor), and the targets as
+plain numbers, and returns one Tensor to call ``backward()`` on. The values and
 gradients equal those of ``torch.nn.functional`` in float64, computed in torch's order
 of operations, so also at any magnitude, at +-inf and nan; the ones that involve
 ``exp`` (`bce_with_logits_loss`, `cross_entropy_loss`) never overflow on the way.
@@ -21,10 +22,11 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 from . import _nodes
 from ._core import ffi, lib
+from .batch import BatchOutputs
 from .engine import Tensor
 from .nn import Module
 
@@ -39,15 +41,36 @@ __all__ = [
 
 
 _SIGNS = frozenset({1.0, -1.0})
+_INT_ONLY = frozenset({int})
+
+Predictions = Union[BatchOutputs, Tensor, Iterable[Tensor]]
+"""What a loss takes as predictions: forward_batch's outputs, Tensors or one Tensor."""
 
 
-def _paired(name: str, preds: Tensor | Iterable[Tensor], targets: object,
-            pred_name: str, target_name: str) -> tuple[list[Tensor], list[float]]:
-    """Check a list of Tensors against a list of numbers of the same, non-zero length."""
-    xs = _nodes.as_tensors(preds, f"{name}: {pred_name}")
+def _predictions(name: str, preds: Predictions, what: str) -> tuple[Any, int, object]:
+    """Predictions as ``(mg_node *[], length, keep)``; hold `keep` until the C call.
+
+    `keep` holds the array's nodes. A BatchOutputs (one output per sample) passes its
+    C array straight through, with no work per output.
+    """
+    if isinstance(preds, BatchOutputs):
+        if preds.nout != 1:
+            raise TypeError(f"{name}: {what} must be one Tensor per sample, not rows of "
+                            f"{preds.nout} outputs")
+        if not len(preds):
+            raise ValueError(f"{name}: {what} must not be empty")
+        return preds._nodes, len(preds), preds
+    xs = _nodes.as_tensors(preds, f"{name}: {what}")
+    return _nodes.node_array(xs), len(xs), xs
+
+
+def _paired(name: str, preds: Predictions, targets: object, pred_name: str,
+            target_name: str) -> tuple[tuple[Any, int, object], list[float]]:
+    """Check predictions against a list of numbers of the same, non-zero length."""
+    xs = _predictions(name, preds, pred_name)
     ts = _nodes.as_floats(targets, f"{name}: {target_name}")
-    if len(ts) != len(xs):
-        raise ValueError(f"{name}: {len(xs)} {pred_name} but {len(ts)} {target_name}")
+    if len(ts) != xs[1]:
+        raise ValueError(f"{name}: {xs[1]} {pred_name} but {len(ts)} {target_name}")
     return xs, ts
 
 
@@ -58,25 +81,26 @@ def _check_count(name: str, n: int, what: str) -> None:
                          "(MG_MAX_CHILDREN, the most operands of one C node)")
 
 
-def _call(name: str, fn: Callable[..., Any], xs: list[Tensor], ts: list[float]) -> Tensor:
-    _check_count(name, len(xs), "terms")
-    return _nodes.make_tensor(fn, _nodes.node_array(xs), ffi.new("double[]", ts), len(xs),
-                              what=name)
+def _call(name: str, fn: Callable[..., Any], xs: tuple[Any, int, object],
+          ts: list[float]) -> Tensor:
+    nodes, n, _keep = xs
+    _check_count(name, n, "terms")
+    return _nodes.make_tensor(fn, nodes, ffi.new("double[]", ts), n, what=name)
 
 
-def sse_loss(preds: Tensor | Iterable[Tensor], targets: object) -> Tensor:
+def sse_loss(preds: Predictions, targets: object) -> Tensor:
     """Sum of squared errors, ``sum_i (preds[i] - targets[i])**2`` (the seed's loss)."""
     xs, ts = _paired("sse_loss", preds, targets, "predictions", "targets")
     return _call("sse_loss", lib.mg_sse_loss, xs, ts)
 
 
-def mse_loss(preds: Tensor | Iterable[Tensor], targets: object) -> Tensor:
+def mse_loss(preds: Predictions, targets: object) -> Tensor:
     """Mean squared error, ``mean_i (preds[i] - targets[i])**2``, as torch's mse_loss."""
     xs, ts = _paired("mse_loss", preds, targets, "predictions", "targets")
     return _call("mse_loss", lib.mg_mse_loss, xs, ts)
 
 
-def hinge_loss(scores: Tensor | Iterable[Tensor], labels: object) -> Tensor:
+def hinge_loss(scores: Predictions, labels: object) -> Tensor:
     """SVM max-margin loss, ``mean_i relu(1 - labels[i] * scores[i])``; labels -1 or +1.
 
     micrograd's moons demo trains with it. Raises ValueError for another label.
@@ -89,7 +113,7 @@ def hinge_loss(scores: Tensor | Iterable[Tensor], labels: object) -> Tensor:
     return _call("hinge_loss", lib.mg_hinge_loss, xs, ys)
 
 
-def bce_with_logits_loss(logits: Tensor | Iterable[Tensor], targets: object) -> Tensor:
+def bce_with_logits_loss(logits: Predictions, targets: object) -> Tensor:
     """Binary cross-entropy of sigmoid(logits) against targets in [0, 1], averaged.
 
     Computed from the logits without overflow (torch's
@@ -105,28 +129,57 @@ def bce_with_logits_loss(logits: Tensor | Iterable[Tensor], targets: object) -> 
     return _call("bce_with_logits_loss", lib.mg_bce_with_logits_loss, xs, ts)
 
 
-def cross_entropy_loss(logits: Sequence[Sequence[Tensor]] | Sequence[Tensor],
-                       labels: Iterable[int] | int) -> Tensor:
+def cross_entropy_loss(
+        logits: BatchOutputs | Sequence[Sequence[Tensor]] | Sequence[Tensor],
+        labels: Iterable[int] | int) -> Tensor:
     """Softmax cross-entropy over k classes, averaged over rows (torch's cross_entropy).
 
-    `logits` is a list of rows, each a list of k Tensors (a model's outputs on one
-    sample); `labels[i]` is the class of row i, an int in ``range(k)``. One row of
-    Tensors with one int label is accepted too. Computed as torch does, for any logits:
+    `logits` is a model's `forward_batch` outputs (k per sample) or a list of rows,
+    each a list of k Tensors (a model's outputs on one sample); `labels[i]` is the
+    class of row i, an int in ``range(k)``. One row of Tensors with one int label is
+    accepted too. Computed as torch does, for any logits:
     each row shifted by its largest logit (k nodes), a log-sum-exp node over them, and
-    the shifted label logit subtracted. Raises ValueError for an empty input, rows of different
-    lengths, a length mismatch or a label out of range; TypeError for a label that
-    is not an int.
+    the shifted label logit subtracted. Raises ValueError for an empty input, rows of
+    different lengths, a length mismatch or a label out of range; TypeError for a label
+    that is not an int.
     """
     name = "cross_entropy_loss"
+    label_list: list[Any]
+    batch: Any
     if isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
-        rows_in: list[Any] = [logits]
-        label_list: list[object] = [labels]
+        label_list, batch = [labels], [logits]
+    elif isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
+        raise TypeError(f"{name}: labels must be a list of ints, not {type(labels).__name__}")
     else:
-        if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
-            raise TypeError(f"{name}: labels must be a list of ints, "
-                            f"not {type(labels).__name__}")
-        rows_in = list(logits)
-        label_list = list(labels)
+        tolist = getattr(labels, "tolist", None)   # a numpy array: ints at C speed
+        label_list, batch = (tolist() if tolist else list(labels)), logits
+    nodes, n, k, _keep = _logit_rows(name, batch)
+    if len(label_list) != n:
+        raise ValueError(f"{name}: {n} rows of logits but {len(label_list)} labels")
+    if not (_INT_ONLY.issuperset(map(type, label_list))
+            and 0 <= min(label_list) and max(label_list) < k):
+        for i, y in enumerate(label_list):
+            if isinstance(y, bool) or not isinstance(y, numbers.Integral):
+                raise TypeError(f"{name}: labels[{i}] must be an int, not {type(y).__name__}")
+            if not 0 <= int(y) < k:
+                raise ValueError(f"{name}: labels[{i}] is {int(y)}, not a class in range({k})")
+        label_list = [int(y) for y in label_list]
+    _check_count(name, n, "rows")
+    _check_count(name, k, "classes")
+    return _nodes.make_tensor(lib.mg_cross_entropy_loss, nodes,
+                              ffi.new("size_t[]", label_list), n, k, what=name)
+
+
+def _logit_rows(name: str, logits: Any) -> tuple[Any, int, int, object]:
+    """Rows of logits as ``(mg_node *[] row-major, rows, k, keep)`` (see `_predictions`).
+
+    A BatchOutputs passes its C array straight through; rows of Tensors are checked.
+    """
+    if isinstance(logits, BatchOutputs):
+        if not len(logits):
+            raise ValueError(f"{name}: logits must not be empty")
+        return logits._nodes, len(logits), logits.nout, logits
+    rows_in = list(logits)
     if not rows_in:
         raise ValueError(f"{name}: logits must not be empty")
     rows = [_nodes.as_tensors(row, f"{name}: logits[{i}]") for i, row in enumerate(rows_in)]
@@ -135,20 +188,8 @@ def cross_entropy_loss(logits: Sequence[Sequence[Tensor]] | Sequence[Tensor],
         if len(row) != k:
             raise ValueError(f"{name}: every row of logits must have the same length; "
                              f"logits[0] has {k}, logits[{i}] has {len(row)}")
-    if len(label_list) != len(rows):
-        raise ValueError(f"{name}: {len(rows)} rows of logits but {len(label_list)} labels")
-    checked = []
-    for i, y in enumerate(label_list):
-        if isinstance(y, bool) or not isinstance(y, numbers.Integral):
-            raise TypeError(f"{name}: labels[{i}] must be an int, not {type(y).__name__}")
-        if not 0 <= int(y) < k:
-            raise ValueError(f"{name}: labels[{i}] is {int(y)}, not a class in range({k})")
-        checked.append(int(y))
-    _check_count(name, len(rows), "rows")
-    _check_count(name, k, "classes")
     flat = [t for row in rows for t in row]
-    return _nodes.make_tensor(lib.mg_cross_entropy_loss, _nodes.node_array(flat),
-                              ffi.new("size_t[]", checked), len(rows), k, what=name)
+    return _nodes.node_array(flat), len(rows), k, flat
 
 
 def l2_penalty(params: Module | Tensor | Iterable[Tensor], alpha: float) -> Tensor:

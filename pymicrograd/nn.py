@@ -33,7 +33,8 @@ from itertools import chain
 from typing import Any, Callable, TypeVar, Union
 
 from . import _nodes, _state_file
-from ._core import call_filling, ffi, lib, owned
+from ._core import call_filling, call_filling_array, ffi, lib, owned
+from .batch import BatchOutputs
 from .engine import Tensor
 
 __all__ = ["ACTIVATIONS", "MLP", "STATE_FORMAT", "Layer", "Module", "Neuron", "Seed"]
@@ -613,29 +614,31 @@ class MLP(Module):
                                  what="MLP forward")
         return _one_or_list(_nodes.tensors(nodes))
 
-    def forward_batch(self, X: Any) -> list[Tensor] | list[list[Tensor]]:
+    def forward_batch(self, X: Any) -> BatchOutputs:
         """The outputs on every row of `X` in one C call, for training loops.
 
-        `X` is a sequence of rows of `nin` numbers, or a 2-D numpy array. Returns one
-        entry per row: a Tensor when the last layer has one output, else a list of
-        Tensors. Each number becomes a leaf made in C.
+        `X` is a sequence of rows of `nin` numbers, or a 2-D numpy array. Returns a
+        `BatchOutputs`, a sequence with one item per row: a Tensor when the last layer
+        has one output, else a list of Tensors. Each number becomes a leaf made in C.
+        The outputs stay in C until an item is read; the losses take them in one C
+        call.
 
         The graph is the one that calling the model on each row builds (the same
         values, ops, children and gradients), made in one block of C memory: its
         nodes are freed together, once no Tensor (and no node built on one) refers to
         any of them.
         """
+        return self._forward_batch(X, Tensor)
+
+    def _forward_batch(self, X: Any, tensor_type: type[Tensor]) -> BatchOutputs:
         layers = self._layers
         values, batch, _keep = _batch_values(X, layers[0].nin)
-        if batch == 0:
-            return []
         nout = layers[-1].nout
-        out = ffi.new("mg_node *[]", batch * nout)
-        flat = _nodes.tensors(call_filling(lib.mg_mlp_forward_batch, self._array, len(layers),
-                                           values, batch, out, what="MLP forward_batch"))
-        if nout == 1:
-            return flat
-        return [flat[i * nout:(i + 1) * nout] for i in range(batch)]
+        if batch == 0:
+            return BatchOutputs(ffi.new("mg_node *[]", 1), 0, nout, tensor_type)
+        nodes = call_filling_array(lib.mg_mlp_forward_batch, self._array, len(layers),
+                                   values, batch, n=batch * nout, what="MLP forward_batch")
+        return BatchOutputs(nodes, batch, nout, tensor_type)
 
     def parameters(self) -> list[Tensor]:
         """Layer by layer, neuron by neuron: the weights, then the bias."""

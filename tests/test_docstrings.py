@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 MODULES = ["pymicrograd", "pymicrograd.engine", "pymicrograd.nn", "pymicrograd.losses",
+           "pymicrograd.batch",
            "pymicrograd.optim", "pymicrograd.viz", "pymicrograd.datasets",
            "pymicrograd.interop", "pymicrograd.compat.engine", "pymicrograd.compat.nn",
            "pymicrograd.cli", "pymicrograd.cli.parsing", "pymicrograd.cli.recipes",

@@ -690,7 +690,8 @@ def test_modules_are_importable_from_the_package() -> None:
     assert pymicrograd.optim.SGD is not None
 
 
-@pytest.mark.parametrize("module", [pymicrograd.nn, pymicrograd.losses, pymicrograd.optim])
+@pytest.mark.parametrize("module", [pymicrograd.nn, pymicrograd.losses, pymicrograd.optim,
+                                    pymicrograd.batch])
 def test_module_doctests(module: Any) -> None:
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

@@ -79,7 +79,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "mg_internal.h": ("mg__neuron_dz",),
     # gradient accumulation: setting aside, propagating, finishing, undoing
     "backward.c": ("append", "undo_discover", "propagate", "finish_leaves"),
-    "batch.c": ("backward_level", "mg__batch_finish"),
+    "batch.c": ("tile_product", "backward_dense", "backward_nodes", "mg__batch_finish"),
     # the optimizers' updates
     "optim.c": ("sgd_step", "adam_step", "mg_optimizer_step", "mg_optimizer_zero_grad"),
 }
@@ -480,20 +480,15 @@ _equivalent("backward.c", "undo_discover", "r->leaves.nodes[i]->grad = r->leaves
             "as above, for a leaf: its gradient is 0 since append()")
 _equivalent("backward.c", "propagate", "root->grad = 1.0;", "root->grad += 1.0;",
             "append() or first_leaf() set the root's gradient to 0 in step 1: 0 + 1 == 1")
-_ROW_START = "int row_full = full(b, l, s), loaded = 0, x_finite = 1;"
-_equivalent("batch.c", "backward_level", _ROW_START, _ROW_START.replace("x_finite = 1",
-                                                                       "x_finite = 2"),
-            "x_finite's first value is never read: it is set when the sample's inputs are "
-            "loaded, before the one test that reads it")
-_equivalent("batch.c", "backward_level", "loaded = 1;", "loaded = 2;",
+_equivalent("batch.c", "backward_nodes", "loaded = 1;", "loaded = 2;",
             "loaded is only tested as !loaded: any non-zero value means loaded")
-_equivalent("batch.c", "backward_level", "loaded = 1;", "loaded += 1;",
+_equivalent("batch.c", "backward_nodes", "loaded = 1;", "loaded += 1;",
             "loaded is 0 there (the assignment runs once per sample, under !loaded): "
             "0 + 1 == 1")
-_equivalent("batch.c", "backward_level", "touched[j] = 1.0;", "touched[j] = 2.0;",
-            "touched[j] is only compared with 0: any non-zero value marks the neuron")
-_equivalent("batch.c", "backward_level", "touched[j] = 1.0;", "touched[j] += 1.0;",
-            "touched[j] starts at 0 (the memset): adding 1 once or more makes it non-zero, "
+_equivalent("batch.c", "backward_nodes", "used[j] = 1.0;", "used[j] = 2.0;",
+            "used[j] is only compared with 0: any non-zero value marks the neuron")
+_equivalent("batch.c", "backward_nodes", "used[j] = 1.0;", "used[j] += 1.0;",
+            "used[j] starts at 0 (the memset): adding 1 once or more makes it non-zero, "
             "as setting it to 1 does")
 _equivalent("batch.c", "mg__batch_finish",
             "for (size_t l = 0; l + 1 < b->nlevels; l++) {",

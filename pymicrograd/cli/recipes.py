@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Callable
 
 from .. import datasets
+from ..batch import BatchOutputs
 from ..engine import Tensor
 from ..losses import cross_entropy_loss, hinge_loss, l2_penalty, sse_loss
 from ..nn import MLP
@@ -84,7 +85,7 @@ def _class_status(labels: list[int], steps: int,
 # ---- seed -----------------------------------------------------------------------------
 
 
-def seed(args: argparse.Namespace) -> Recipe[list[Tensor]]:
+def seed(args: argparse.Namespace) -> Recipe[BatchOutputs]:
     """The seed's MLP(3, [4, 4, 1]) on its four samples: SSE loss, SGD; prints predictions."""
     model = MLP(3, [4, 4, 1], seed=args.seed)
 
@@ -101,7 +102,7 @@ def seed(args: argparse.Namespace) -> Recipe[list[Tensor]]:
         header=f"Training MLP(3, [4, 4, 1]) (tanh) on the seed's {len(SEED_XS)} samples: "
                f"SSE loss, SGD lr {args.lr:g}, {args.steps} steps, seed {args.seed}",
         optimizer=lambda params: SGD(params, lr=args.lr),
-        forward=lambda: _scores(model, SEED_XS),
+        forward=lambda: model.forward_batch(SEED_XS),
         loss=lambda preds: sse_loss(preds, SEED_YS),
         status=lambda k, loss, preds: f"loss {loss.value:.6f}",
         report=report,
@@ -111,14 +112,14 @@ def seed(args: argparse.Namespace) -> Recipe[list[Tensor]]:
 # ---- moons ----------------------------------------------------------------------------
 
 
-def moons(args: argparse.Namespace) -> Recipe[list[Tensor]]:
+def moons(args: argparse.Namespace) -> Recipe[BatchOutputs]:
     """micrograd's demo: two moons, MLP(2, [16, 16, 1]), SVM loss + L2, SGD with decay."""
     X, y = datasets.make_moons(args.samples, noise=args.noise, seed=args.seed)
     model = MLP(2, [16, 16, 1], activation="relu", final_activation="linear",
                 seed=args.seed)
 
-    def status(k: int, loss: Tensor, scores: list[Tensor]) -> str:
-        acc = _sign_accuracy([s.value for s in scores], y)
+    def status(k: int, loss: Tensor, scores: BatchOutputs) -> str:
+        acc = _sign_accuracy([s.value for s in scores if isinstance(s, Tensor)], y)
         return f"loss {loss.value:.4f}, accuracy {acc:.0%}"
 
     def report() -> Regions:
@@ -134,7 +135,7 @@ def moons(args: argparse.Namespace) -> Recipe[list[Tensor]]:
                f"points (noise {args.noise:g}, seed {args.seed}): SVM max-margin loss + "
                f"{args.alpha:g} L2, SGD lr 1.0 - 0.9k/{args.steps}, {args.steps} steps",
         optimizer=lambda params: SGD(params, lr=1.0),
-        forward=lambda: _scores(model, X),
+        forward=lambda: model.forward_batch(X),
         loss=lambda scores: hinge_loss(scores, y) + l2_penalty(model, args.alpha),
         status=status,
         report=report,
@@ -156,7 +157,7 @@ def _three_classes(args: argparse.Namespace) -> tuple[list[list[float]], list[in
     return X, labels, f"{len(X)} yin-yang points, 3 classes"
 
 
-def multiclass(args: argparse.Namespace) -> Recipe[list[list[Tensor]]]:
+def multiclass(args: argparse.Namespace) -> Recipe[BatchOutputs]:
     """Three classes (spirals or yin-yang): softmax cross-entropy (+ L2) and Adam."""
     X, labels, what = _three_classes(args)
     hidden = args.hidden
@@ -178,7 +179,7 @@ def multiclass(args: argparse.Namespace) -> Recipe[list[list[Tensor]]]:
                f"(seed {args.seed}): softmax cross-entropy{penalty}, Adam lr {args.lr:g}, "
                f"{args.steps} steps",
         optimizer=lambda params: Adam(params, lr=args.lr),
-        forward=lambda: _class_rows(model, X),
+        forward=lambda: model.forward_batch(X),
         loss=_cross_entropy(model, labels, args.alpha),
         status=_class_status(labels, args.steps, "accuracy"),
         report=report,

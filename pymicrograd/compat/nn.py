@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from typing import Any, Union, cast
 
 from .. import nn as _nn
+from ..batch import BatchOutputs
 from ..engine import Tensor
 from .engine import Value
 
@@ -146,12 +147,9 @@ class MLP(Module, _nn.MLP):
         """The outputs on `nin` inputs: a Value if the last layer has one, else a list."""
         return _out(_nn.MLP.__call__(self, x))
 
-    def forward_batch(self, X: Any) -> list[Value] | list[list[Value]]:  # type: ignore[override]
+    def forward_batch(self, X: Any) -> BatchOutputs:
         """`pymicrograd.nn.MLP.forward_batch` (one C call for many rows), giving Values."""
-        out = _nn.MLP.forward_batch(self, X)
-        for row in out:
-            _out(row)
-        return cast("list[Value] | list[list[Value]]", out)
+        return self._forward_batch(X, Value)
 
     def parameters(self) -> list[Value]:  # type: ignore[override]
         """Layer by layer, neuron by neuron: the weights, then the bias."""

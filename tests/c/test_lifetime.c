@@ -85,3 +85,20 @@ void test_lifetime_many_graphs_reuse_memory(void)
     }
     mg_release(p);
 }
+
+/* mg_release_array gives back one reference per node up to the first NULL, and frees
+   what only they held: a graph (and its shared leaf) across the array. */
+void test_lifetime_release_array_stops_at_null(void)
+{
+    mg_node *a = mg_leaf(2.0);
+    REQUIRE(a);
+    mg_node *nodes[5] = {mg_mul_const(a, 2.0), mg_retain(a), mg_tanh(a), NULL, a};
+    REQUIRE(nodes[0] && nodes[1] && nodes[2]);
+    CHECK_EQ_INT(mg_live_nodes(), 3);
+    mg_release_array(nodes);   /* not nodes[4]: it comes after the NULL */
+    CHECK_EQ_INT(mg_live_nodes(), 1);
+    CHECK_SAME(mg_value(a), 2.0);
+    mg_release_array(NULL);
+    mg_release(a);
+    CHECK_EQ_INT(mg_live_nodes(), 0);
+}
