@@ -203,6 +203,28 @@ def _one_or_list(outs: list[Tensor]) -> Tensor | list[Tensor]:
     return outs[0] if len(outs) == 1 else outs
 
 
+def _forward(x: object, nin: int, nout: int, what: str, stack: tuple[Any, int] | None,
+             on_nodes: tuple[Any, ...]) -> list[Tensor]:
+    """The `nout` outputs of a forward pass (Neuron, Layer, MLP) on the inputs `x`.
+
+    `x` is checked (`nin` Tensors or numbers). Plain numbers are one row of the batch
+    path over ``stack`` (an ``mg_layer *[]`` and its length): C makes their leaves
+    (``mg_mlp_forward_batch``). Otherwise the inputs' nodes (a number as a new leaf)
+    go to ``on_nodes``, a C function and its first arguments, called with them and
+    the output array. Either way, the C function itself is what `call_filling`
+    calls, so that no Ctrl-C can come between the call and taking its results.
+    """
+    items, values = _nodes.plain_inputs(x, nin)
+    out = ffi.new("mg_node *[]", nout)
+    if values is not None and stack is not None:
+        nodes = call_filling(lib.mg_mlp_forward_batch, *stack, values, 1, out, what=what)
+    else:
+        array, _keep = _nodes.input_nodes(items)
+        fn, *args = on_nodes
+        nodes = call_filling(fn, *args, array, out, what=what)
+    return _nodes.tensors(nodes)
+
+
 # ---- Module -----------------------------------------------------------------------------
 
 
@@ -376,16 +398,9 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Tensor | float] | Tensor | float) -> Tensor:
         """The neuron's output on `nin` inputs (Tensors or numbers), as one C node."""
-        items, values = _nodes.plain_inputs(x, self._nin)
-        out = ffi.new("mg_node *[1]")
-        if values is not None and self._owner:
-            nodes = call_filling(lib.mg_mlp_forward_batch, self._array, 1, values, 1, out,
-                                 what="Neuron forward")
-        else:
-            array, _keep = _nodes.input_nodes(items)
-            nodes = call_filling(lib.mg_layer_forward_neuron, self._handle, self._index,
-                                 array, out, what="Neuron forward")
-        return _nodes.tensors(nodes)[0]
+        return _forward(x, self._nin, 1, "Neuron forward",
+                        (self._array, 1) if self._owner else None,
+                        (lib.mg_layer_forward_neuron, self._handle, self._index))[0]
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Copies and pickles: a standalone Neuron over copies of the parameters."""
@@ -476,16 +491,8 @@ class Layer(Module):
 
         A single Tensor or number is accepted as the input of a one-input layer.
         """
-        items, values = _nodes.plain_inputs(x, self._nin)
-        out = ffi.new("mg_node *[]", self._nout)
-        if values is not None:
-            nodes = call_filling(lib.mg_mlp_forward_batch, self._array, 1, values, 1, out,
-                                 what="Layer forward")
-        else:
-            array, _keep = _nodes.input_nodes(items)
-            nodes = call_filling(lib.mg_layer_forward, self._handle, array, out,
-                                 what="Layer forward")
-        return _one_or_list(_nodes.tensors(nodes))
+        return _one_or_list(_forward(x, self._nin, self._nout, "Layer forward",
+                                     (self._array, 1), (lib.mg_layer_forward, self._handle)))
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Copies and pickles: a Layer over copies of the parameters."""
@@ -602,16 +609,9 @@ class MLP(Module):
         Returns a Tensor when the last layer has one output, else a list of Tensors.
         """
         layers = self._layers
-        items, values = _nodes.plain_inputs(x, layers[0].nin)
-        out = ffi.new("mg_node *[]", layers[-1].nout)
-        if values is not None:
-            nodes = call_filling(lib.mg_mlp_forward_batch, self._array, len(layers), values,
-                                 1, out, what="MLP forward")
-        else:
-            array, _keep = _nodes.input_nodes(items)
-            nodes = call_filling(lib.mg_mlp_forward, self._array, len(layers), array, out,
-                                 what="MLP forward")
-        return _one_or_list(_nodes.tensors(nodes))
+        stack = (self._array, len(layers))
+        return _one_or_list(_forward(x, layers[0].nin, layers[-1].nout, "MLP forward",
+                                     stack, (lib.mg_mlp_forward, *stack)))
 
     def forward_batch(self, X: Any) -> list[Tensor] | list[list[Tensor]]:
         """The outputs on every row of `X` in one C call, for training loops.
