@@ -1,7 +1,7 @@
 """Neural networks with the seed's names: `Module`, `Neuron`, `Layer`, `MLP`.
 
 Each `Layer` is one C dense layer (``mg_layer`` in csrc/mg_nn.h) that owns its
-parameters; its `Neuron` objects are views on the layer's rows, and a standalone
+parameters; its `Neuron` objects are views on it, and a standalone
 `Neuron` owns a layer of one neuron. A forward pass builds its graph in C, one
 n-ary node per neuron (children: the weights, the inputs, the bias), with one C call
 per layer or per whole `MLP`, never one per scalar op. The graph is the same one that
@@ -63,7 +63,7 @@ MAX_LAYER_PARAMETERS: int = 2 ** 32 - 1
 """The most parameters one layer can have (csrc/nn.c's MAX_LAYER_PARAMS)."""
 
 _BYTES_PER_PARAMETER = 200
-"""About what one parameter costs: its C leaf and row slot, its Tensor and pointer."""
+"""About what one parameter costs: its C leaf and its slot in the layer, its Tensor and pointer."""
 
 
 class _ReadOnlyList(tuple):  # type: ignore[type-arg]
@@ -344,8 +344,8 @@ class Neuron(Module):
     """One neuron: ``activation(b + sum_i w[i] * x[i])``.
 
     ``w`` is the list of its `nin` weight Tensors, ``b`` its bias Tensor. A standalone
-    Neuron owns a C layer of one neuron; the neurons of a `Layer` are views on the
-    layer's rows and share its parameters.
+    Neuron owns a C layer of one neuron; the neurons of a `Layer` are views on its C
+    layer and share its parameters.
     """
 
     _fixed_parameters = True
@@ -432,7 +432,7 @@ class Neuron(Module):
 class Layer(Module):
     """`nout` neurons over the same `nin` inputs: one C dense layer.
 
-    ``neurons`` lists the `Neuron` views on its rows. Calling the layer builds all
+    ``neurons`` lists a `Neuron` view per neuron. Calling the layer builds all
     `nout` output nodes in one C call.
     """
 
@@ -483,7 +483,7 @@ class Layer(Module):
 
     @property
     def neurons(self) -> tuple[Neuron, ...]:
-        """The `Neuron` views on the layer's rows (a read-only sequence)."""
+        """A `Neuron` view per neuron, sharing the layer's parameters (read-only)."""
         return self._neurons
 
     def __call__(self, x: Sequence[Tensor | float] | Tensor | float) -> Tensor | list[Tensor]:

@@ -15,7 +15,7 @@ from ..engine import Tensor
 from ..losses import cross_entropy_loss, hinge_loss, l2_penalty, sse_loss
 from ..nn import MLP
 from ..optim import SGD, Adam
-from .plotting import Regions
+from .plotting import Regions, Rows
 from .training import Recipe
 
 __all__ = ["RECIPES", "SEED_XS", "SEED_YS", "moons", "multiclass", "seed"]
@@ -24,9 +24,6 @@ SEED_XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]
 """The seed notebook's four inputs."""
 SEED_YS = [1.0, -1.0, -1.0, 1.0]
 """The seed notebook's desired targets."""
-
-Rows = Sequence[Sequence[float]]
-
 
 # ---- the model's outputs ------------------------------------------------------------
 
