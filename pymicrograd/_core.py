@@ -30,9 +30,10 @@ becomes ``float(x)``. So a bool is 0.0 or 1.0, as in Python arithmetic
 (``1.0 + True == 2.0``); numpy's scalars (float64, float32, int64, ...) are real
 numbers and are taken at their value; ``Fraction`` too. Anything else is a
 TypeError naming the argument, and an int too large for a double is an
-OverflowError naming the argument. (A count, a class label or a seed is an index,
-not a number, and has its own stricter check; a state file's parameters are JSON,
-where ``true`` is not a number.)
+OverflowError naming the argument. A count, a size, a seed or a class label is an
+index, not a number: `is_index` takes an int (numpy's too) but not a bool, since
+``MLP(True, ...)`` is a slip, not a size. (A state file's parameters are JSON, where
+``true`` is not a number either: _state_file checks them.)
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import math
 import numbers
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, SupportsIndex, TypeGuard
 
 try:
     from ._C import ffi, lib
@@ -61,6 +62,7 @@ __all__ = [
     "check_status",
     "ffi",
     "float_or_none",
+    "is_index",
     "lib",
     "live_nodes",
     "out_of_memory",
@@ -135,6 +137,11 @@ def as_float(x: object, what: str) -> float:
     if number is None:
         raise TypeError(f"{what} must be an int or float, not {type(x).__name__}")
     return number
+
+
+def is_index(x: object) -> TypeGuard[SupportsIndex]:
+    """True if `x` is an int (any ``numbers.Integral``, numpy's too) but not a bool."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
 
 # ---- C objects --------------------------------------------------------------------------

@@ -23,7 +23,6 @@ MLP(3, [4, 4, 1], activation='tanh')
 
 from __future__ import annotations
 
-import numbers
 import operator
 import os
 import random
@@ -33,7 +32,7 @@ from itertools import chain
 from typing import Any, Callable, TypeVar, Union
 
 from . import _nodes, _state_file
-from ._core import call_filling, ffi, lib, owned
+from ._core import call_filling, ffi, is_index, lib, owned
 from .engine import Tensor
 
 __all__ = ["ACTIVATIONS", "MLP", "STATE_FORMAT", "Layer", "Module", "Neuron", "Seed"]
@@ -114,7 +113,7 @@ class _FixedParameters(_ReadOnlyList):
 
 def _check_size(n: object, name: str) -> int:
     """`n` as an int in [1, MAX_INPUTS]: TypeError for a non-integer, else ValueError."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+    if not is_index(n):
         raise TypeError(f"{name} must be an int, not {type(n).__name__}")
     size = operator.index(n)
     if size < 1:
@@ -161,7 +160,7 @@ def _uniform(seed: Seed) -> Callable[[float, float], float]:
         return random.uniform
     if isinstance(seed, random.Random):
         return seed.uniform
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+    if not is_index(seed):
         raise TypeError(f"seed must be None, an int or a random.Random, "
                         f"not {type(seed).__name__}")
     return random.Random(operator.index(seed)).uniform
