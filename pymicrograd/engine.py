@@ -283,7 +283,7 @@ class Tensor:
                 return NotImplemented
             node, = _starmap(_add_c, ((self._node, c),))
         if not node:
-            raise out_of_memory("+")
+            raise out_of_memory("add")
         out._node = _gc(node, _release)
         return out
 
@@ -333,7 +333,7 @@ class Tensor:
                 return NotImplemented
             node, = _starmap(_mul_c, ((self._node, c),))
         if not node:
-            raise out_of_memory("*")
+            raise out_of_memory("mul")
         out._node = _gc(node, _release)
         return out
 
@@ -403,7 +403,7 @@ def _unary(x: _T, fn: Callable[[Any], Any]) -> _T:
     out = _new(x.__class__)
     node, = _map(fn, (x._node,))   # taken as _core.owned takes a result
     if not node:
-        raise out_of_memory(fn.__name__)
+        raise out_of_memory(fn.__name__.removeprefix("mg_"))   # the op
     out._node = _gc(node, _release)
     return out
 
@@ -413,7 +413,7 @@ def _binary(like: _T, fn: Callable[[Any, Any], Any], a: Any, b: Any) -> _T:
     out = _new(like.__class__)
     node, = _starmap(fn, ((a, b),))   # taken as _core.owned takes a result
     if not node:
-        raise out_of_memory(fn.__name__)
+        raise out_of_memory(fn.__name__.removeprefix("mg_"))   # the op
     out._node = _gc(node, _release)
     return out
 

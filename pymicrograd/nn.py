@@ -202,26 +202,27 @@ def _one_or_list(outs: list[Tensor]) -> Tensor | list[Tensor]:
     return outs[0] if len(outs) == 1 else outs
 
 
-def _forward(x: object, nin: int, nout: int, what: str, stack: tuple[Any, int] | None,
-             on_nodes: tuple[Any, ...]) -> list[Tensor]:
+def _forward(x: object, nin: int, nout: int, what: str, layers: Any, nlayers: int,
+             by_nodes: Callable[..., int], *args: Any) -> list[Tensor]:
     """The `nout` outputs of a forward pass (Neuron, Layer, MLP) on the inputs `x`.
 
     `x` is checked (`nin` Tensors or numbers). Plain numbers are one row of the batch
-    path over ``stack`` (an ``mg_layer *[]`` and its length): C makes their leaves
-    (``mg_mlp_forward_batch``). Otherwise the inputs' nodes (a number as a new leaf)
-    go to ``on_nodes``, a C function and its first arguments, called with them and
-    the output array. Either way, the C function itself is what `call_filling`
-    calls, so that no Ctrl-C can come between the call and taking its results.
+    path over `layers` (an ``mg_layer *[]`` of `nlayers`; None for a neuron of a
+    layer): C makes their leaves. Otherwise the inputs' nodes (a number as a new
+    leaf) go to the C function ``by_nodes(*args, inputs, out)``. Either way the C
+    function itself is what `call_filling` calls, so that no Ctrl-C can come between
+    the call and taking its results.
     """
     items, values = _nodes.plain_inputs(x, nin)
     out = ffi.new("mg_node *[]", nout)
-    if values is not None and stack is not None:
-        nodes = call_filling(lib.mg_mlp_forward_batch, *stack, values, 1, out, what=what)
+    if values is not None and layers is not None:
+        nodes = call_filling(lib.mg_mlp_forward_batch, layers, nlayers, values, 1, out,
+                             what=what)
     else:
         array, _keep = _nodes.input_nodes(items)
-        fn, *args = on_nodes
-        nodes = call_filling(fn, *args, array, out, what=what)
+        nodes = call_filling(by_nodes, *args, array, out, what=what)
     return _nodes.tensors(nodes)
+
 
 
 # ---- Module -----------------------------------------------------------------------------
@@ -397,9 +398,8 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Tensor | float] | Tensor | float) -> Tensor:
         """The neuron's output on `nin` inputs (Tensors or numbers), as one C node."""
-        return _forward(x, self._nin, 1, "Neuron forward",
-                        (self._array, 1) if self._owner else None,
-                        (lib.mg_layer_forward_neuron, self._handle, self._index))[0]
+        return _forward(x, self._nin, 1, "Neuron forward", self._array, 1,
+                        lib.mg_layer_forward_neuron, self._handle, self._index)[0]
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Copies and pickles: a standalone Neuron over copies of the parameters."""
@@ -490,8 +490,8 @@ class Layer(Module):
 
         A single Tensor or number is accepted as the input of a one-input layer.
         """
-        return _one_or_list(_forward(x, self._nin, self._nout, "Layer forward",
-                                     (self._array, 1), (lib.mg_layer_forward, self._handle)))
+        return _one_or_list(_forward(x, self._nin, self._nout, "Layer forward", self._array, 1,
+                                     lib.mg_layer_forward, self._handle))
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Copies and pickles: a Layer over copies of the parameters."""
@@ -608,9 +608,9 @@ class MLP(Module):
         Returns a Tensor when the last layer has one output, else a list of Tensors.
         """
         layers = self._layers
-        stack = (self._array, len(layers))
+        n = len(layers)
         return _one_or_list(_forward(x, layers[0].nin, layers[-1].nout, "MLP forward",
-                                     stack, (lib.mg_mlp_forward, *stack)))
+                                     self._array, n, lib.mg_mlp_forward, self._array, n))
 
     def forward_batch(self, X: Any) -> list[Tensor] | list[list[Tensor]]:
         """The outputs on every row of `X` in one C call, for training loops.
