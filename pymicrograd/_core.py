@@ -28,7 +28,8 @@ Numbers. Every plain number that comes in (an operand, a leaf's value, an input,
 target, a learning rate) is converted by one rule, `as_float`: any ``numbers.Real``
 becomes ``float(x)``. So a bool is 0.0 or 1.0, as in Python arithmetic
 (``1.0 + True == 2.0``); numpy's scalars (float64, float32, int64, ...) are real
-numbers and are taken at their value; ``Fraction`` too. Anything else is a
+numbers and are taken at their value; ``Fraction`` too (numpy's ``bool_`` is not
+registered as a number by numpy, so it is refused). Anything else is a
 TypeError naming the argument, and an int too large for a double is an
 OverflowError naming the argument. A count, a size, a seed or a class label is an
 index, not a number: `is_index` takes an int (numpy's too) but not a bool, since

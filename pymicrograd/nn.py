@@ -224,7 +224,6 @@ def _forward(x: object, nin: int, nout: int, what: str, layers: Any, nlayers: in
     return _nodes.tensors(nodes)
 
 
-
 # ---- Module -----------------------------------------------------------------------------
 
 
