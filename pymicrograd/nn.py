@@ -198,20 +198,18 @@ def _layer_over(nin: int, nout: int, activation: str, params: Sequence[Tensor]) 
                  _nodes.node_array(params), what="Layer", free=lib.mg_layer_free)
 
 
-def _one_or_list(outs: list[Tensor]) -> Tensor | list[Tensor]:
-    return outs[0] if len(outs) == 1 else outs
-
-
 def _forward(x: object, nin: int, nout: int, what: str, layers: Any, nlayers: int,
-             by_nodes: Callable[..., int], *args: Any) -> list[Tensor]:
-    """The `nout` outputs of a forward pass (Neuron, Layer, MLP) on the inputs `x`.
+             by_nodes: Callable[..., int], a: Any, b: Any) -> Tensor | list[Tensor]:
+    """The outputs of a Neuron's, Layer's or MLP's forward pass on the inputs `x`.
 
-    `x` is checked (`nin` Tensors or numbers). Plain numbers are one row of the batch
-    path over `layers` (an ``mg_layer *[]`` of `nlayers`; None for a neuron of a
-    layer): C makes their leaves. Otherwise the inputs' nodes (a number as a new
-    leaf) go to the C function ``by_nodes(*args, inputs, out)``. Either way the C
-    function itself is what `call_filling` calls, so that no Ctrl-C can come between
-    the call and taking its results.
+    A Tensor if `nout` is 1, else a list of `nout` Tensors. `x` is checked (`nin`
+    Tensors or numbers). Plain numbers go to C as one row of ``mg_mlp_forward_batch``
+    over `layers` (an ``mg_layer *[]`` of `nlayers`), which makes their leaves; a
+    neuron of a layer has no layer array of its own (None) and goes the other way:
+    the inputs' nodes (a number as a new leaf) to ``by_nodes(a, b, inputs, out)``,
+    that is ``mg_mlp_forward(layers, nlayers, ...)`` or ``mg_layer_forward_neuron(
+    layer, j, ...)``. `call_filling` calls the C function itself, so that no Ctrl-C
+    can come between the call and taking its results.
     """
     items, values = _nodes.plain_inputs(x, nin)
     out = ffi.new("mg_node *[]", nout)
@@ -220,8 +218,9 @@ def _forward(x: object, nin: int, nout: int, what: str, layers: Any, nlayers: in
                              what=what)
     else:
         array, _keep = _nodes.input_nodes(items)
-        nodes = call_filling(by_nodes, *args, array, out, what=what)
-    return _nodes.tensors(nodes)
+        nodes = call_filling(by_nodes, a, b, array, out, what=what)
+    outs = _nodes.tensors(nodes)
+    return outs[0] if nout == 1 else outs
 
 
 # ---- Module -----------------------------------------------------------------------------
@@ -397,8 +396,8 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Tensor | float] | Tensor | float) -> Tensor:
         """The neuron's output on `nin` inputs (Tensors or numbers), as one C node."""
-        return _forward(x, self._nin, 1, "Neuron forward", self._array, 1,
-                        lib.mg_layer_forward_neuron, self._handle, self._index)[0]
+        return _forward(x, self._nin, 1, "Neuron forward", self._array, 1,  # type: ignore[return-value]
+                        lib.mg_layer_forward_neuron, self._handle, self._index)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Copies and pickles: a standalone Neuron over copies of the parameters."""
@@ -489,8 +488,8 @@ class Layer(Module):
 
         A single Tensor or number is accepted as the input of a one-input layer.
         """
-        return _one_or_list(_forward(x, self._nin, self._nout, "Layer forward", self._array, 1,
-                                     lib.mg_layer_forward, self._handle))
+        return _forward(x, self._nin, self._nout, "Layer forward", self._array, 1,
+                        lib.mg_mlp_forward, self._array, 1)   # a stack of one layer
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Copies and pickles: a Layer over copies of the parameters."""
@@ -608,8 +607,8 @@ class MLP(Module):
         """
         layers = self._layers
         n = len(layers)
-        return _one_or_list(_forward(x, layers[0].nin, layers[-1].nout, "MLP forward",
-                                     self._array, n, lib.mg_mlp_forward, self._array, n))
+        return _forward(x, layers[0].nin, layers[-1].nout, "MLP forward", self._array, n,
+                        lib.mg_mlp_forward, self._array, n)
 
     def forward_batch(self, X: Any) -> list[Tensor] | list[list[Tensor]]:
         """The outputs on every row of `X` in one C call, for training loops.
