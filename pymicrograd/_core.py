@@ -19,13 +19,31 @@ function inside C, and unpacking and storing run no handler, so the result is
 already in a local when the next handler can run; ``ffi.gc`` then takes it with
 nothing between that could raise. The helpers below do this; engine.py inlines it
 on the hot path of each op.
+
+Failures. A C constructor returns NULL only when memory runs out (arguments are
+checked before the call), and a C call that can fail returns a status: both become
+the exceptions below, with one text per failure (`out_of_memory`, `check_status`).
+
+Numbers. Every plain number that comes in (an operand, a leaf's value, an input, a
+target, a learning rate) is converted by one rule, `as_float`: any ``numbers.Real``
+becomes ``float(x)``. So a bool is 0.0 or 1.0, as in Python arithmetic
+(``1.0 + True == 2.0``); numpy's scalars (float64, float32, int64, ...) are real
+numbers and are taken at their value; ``Fraction`` too (numpy's ``bool_`` is not
+registered as a number by numpy, so it is refused). Anything else is a
+TypeError naming the argument, and an int too large for a double is an
+OverflowError naming the argument. A count, a size, a seed or a class label is an
+index, not a number: `is_index` takes an int (numpy's too) but not a bool, since
+``MLP(True, ...)`` is a slip, not a size. (A state file's parameters are JSON, where
+``true`` is not a number either: _state_file checks them.)
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, SupportsIndex, TypeGuard
 
 try:
     from ._C import ffi, lib
@@ -39,25 +57,97 @@ except ModuleNotFoundError as e:
         "run `pip install -e .` in the checkout to build it there, or run Python from "
         "another folder so that the installed pymicrograd is imported") from e
 
-__all__ = ["call_filling", "call_filling_array", "check_status", "ffi", "lib",
-           "live_nodes", "owned"]
+__all__ = [
+    "as_float",
+    "call_filling",
+    "call_filling_array",
+    "check_status",
+    "ffi",
+    "float_or_none",
+    "is_index",
+    "lib",
+    "live_nodes",
+    "out_of_memory",
+    "owned",
+    "too_large",
+]
 
 _gc = ffi.gc
 _map = map
 _release = lib.mg_release
 _release_array = lib.mg_release_array
 
-_STATUS_ERRORS: dict[int, tuple[type[Exception], str]] = {
-    lib.MG_ENOMEM: (MemoryError, "the C core could not allocate memory"),
-    lib.MG_EINVAL: (ValueError, "invalid argument to the C core"),
-}
+_Real = numbers.Real
+
+
+# ---- failures -----------------------------------------------------------------------
+
+
+def out_of_memory(what: str) -> MemoryError:
+    """The MemoryError for `what` when the C core could not allocate (NULL or MG_ENOMEM)."""
+    return MemoryError(f"{what}: the C core could not allocate memory")
 
 
 def check_status(status: int, what: str) -> None:
-    """Raise the Python exception for a C status code; return quietly on MG_OK."""
-    if status != lib.MG_OK:
-        exc, message = _STATUS_ERRORS.get(status, (RuntimeError, "unknown C status"))
-        raise exc(f"{what}: {message} (status {status})")
+    """Raise the Python exception for a C status code; return quietly on MG_OK.
+
+    MG_ENOMEM is `out_of_memory`, MG_EINVAL a ValueError, any other a RuntimeError.
+    """
+    if status == lib.MG_OK:
+        return
+    if status == lib.MG_ENOMEM:
+        raise out_of_memory(what)
+    if status == lib.MG_EINVAL:
+        raise ValueError(f"{what}: invalid argument to the C core")
+    raise RuntimeError(f"{what}: unknown status {status} from the C core")
+
+
+# ---- numbers --------------------------------------------------------------------------
+
+
+def too_large(x: object, what: str) -> OverflowError:
+    """The OverflowError for a number `x` given as `what` that no double can hold."""
+    if isinstance(x, int):
+        size = f"an int of about {int(x.bit_length() * math.log10(2)) + 1} digits"
+    else:
+        size = f"a {type(x).__name__}"
+    return OverflowError(f"{what} is {size}, too large for a double (the C core's float)")
+
+
+def float_or_none(x: object, what: str) -> float | None:
+    """`x` as a float by the one rule (module docstring), or None if it is not a number.
+
+    For operators, which return NotImplemented for a non-number. Raises `too_large`
+    for an int beyond a double.
+    """
+    if type(x) is float:
+        return x
+    if not isinstance(x, _Real):
+        return None
+    try:
+        return float(x)
+    except OverflowError:
+        raise too_large(x, what) from None
+
+
+def as_float(x: object, what: str) -> float:
+    """`x` as a float by the one rule for plain numbers (see the module docstring).
+
+    Raises TypeError naming `what` if `x` is not a real number, and `too_large`'s
+    OverflowError for an int beyond a double.
+    """
+    number = float_or_none(x, what)
+    if number is None:
+        raise TypeError(f"{what} must be an int or float, not {type(x).__name__}")
+    return number
+
+
+def is_index(x: object) -> TypeGuard[SupportsIndex]:
+    """True if `x` is an int (any ``numbers.Integral``, numpy's too) but not a bool."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+# ---- C objects --------------------------------------------------------------------------
 
 
 def live_nodes() -> int:
@@ -72,11 +162,6 @@ def live_nodes() -> int:
 def node_address(node: Any) -> int:
     """Return the address of a C node as an int (for identity and hashing)."""
     return int(ffi.cast("uintptr_t", node))
-
-
-def out_of_memory(what: str) -> MemoryError:
-    """The MemoryError for a C constructor that returned NULL after valid arguments."""
-    return MemoryError(f"{what}: the C core could not allocate memory")
 
 
 def owned(fn: Callable[..., Any], *args: Any, what: str,

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Callable
 
+from ._core import float_or_none
 from .engine import Tensor
 
 __all__ = ["GradcheckError", "gradcheck"]
@@ -67,10 +68,12 @@ def gradcheck(f: Callable[..., Tensor], inputs: Sequence[float], *, eps: float =
 
 
 def _as_input(v: object, i: int) -> float:
-    if isinstance(v, Tensor) or isinstance(v, bool) or not isinstance(v, (int, float)):
+    """Input `i` as a float, by the rule every plain number follows (_core.as_float)."""
+    number = float_or_none(v, f"gradcheck input {i}")
+    if number is None:
         raise TypeError(f"gradcheck inputs are plain numbers; input {i} is "
                         f"{type(v).__name__}")
-    return float(v)
+    return number
 
 
 def _call(f: Callable[..., Tensor], args: list[Tensor]) -> Tensor:

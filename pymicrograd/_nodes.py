@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Callable
 
-from ._core import ffi, lib, owned
+from ._core import as_float, ffi, lib, owned
 from .engine import Tensor
 
 __all__ = [
@@ -90,15 +90,6 @@ def node_array(xs: Sequence[Tensor]) -> Any:
     return ffi.new("mg_node *[]", [x._node for x in xs])
 
 
-def as_float(x: object, what: str) -> float:
-    """`x` as a float if it is a real number (not a Tensor), else TypeError naming `what`."""
-    if type(x) is float:
-        return x
-    if isinstance(x, numbers.Real) and not isinstance(x, Tensor):
-        return float(x)
-    raise TypeError(f"{what} must be an int or float, not {type(x).__name__}")
-
-
 def as_floats(xs: object, what: str, *, finite: bool = False) -> list[float]:
     """`xs` (a number or an iterable of numbers, e.g. a numpy array) as a list of floats.
 
@@ -164,7 +155,12 @@ def plain_inputs(x: object, nin: int) -> tuple[list[object], Any]:
             return items, None
         as_float(v, f"input {i}")
         simple = False
-    return items, ffi.new("double[]", items if simple else [float(v) for v in items])  # type: ignore[arg-type]
+    if simple:
+        try:
+            return items, ffi.new("double[]", items)
+        except OverflowError:   # an int beyond a double: as_float below names it
+            pass
+    return items, ffi.new("double[]", [as_float(v, f"input {i}") for i, v in enumerate(items)])
 
 
 def input_nodes(items: list[object]) -> tuple[Any, list[Any]]:
@@ -175,11 +171,11 @@ def input_nodes(items: list[object]) -> tuple[Any, list[Any]]:
     """
     nodes: list[Any] = []
     keep: list[Any] = []
-    for v in items:
+    for i, v in enumerate(items):
         if isinstance(v, Tensor):
             nodes.append(v._node)
         else:
-            leaf = owned(lib.mg_leaf, float(v), what="forward")  # type: ignore[arg-type]
+            leaf = owned(lib.mg_leaf, as_float(v, f"input {i}"), what="forward")
             keep.append(leaf)
             nodes.append(leaf)
     return ffi.new("mg_node *[]", nodes), keep

@@ -63,13 +63,13 @@ def _parameter_label(state: dict[str, Any], i: int) -> str:
 
 def _parameter_path(state: dict[str, Any], i: int) -> str | None:
     """``layers[1].neurons[0].w[2]``-style path of parameter `i`, or None if unknown."""
-    kind = state.get("type")
+    model_type = state.get("type")
     try:
-        if kind == "Neuron":
+        if model_type == "Neuron":
             layers = [("", int(state["nin"]), 1)]
-        elif kind == "Layer":
+        elif model_type == "Layer":
             layers = [("", int(state["nin"]), int(state["nout"]))]
-        elif kind == "MLP":
+        elif model_type == "MLP":
             sizes = [int(state["nin"]), *(int(n) for n in state["nouts"])]
             layers = [(f"layers[{k}].", sizes[k], sizes[k + 1]) for k in range(len(sizes) - 1)]
         else:
@@ -82,7 +82,7 @@ def _parameter_path(state: dict[str, Any], i: int) -> str | None:
         if i < (nin + 1) * nout:
             neuron, k = divmod(i, nin + 1)
             where = "b" if k == nin else f"w[{k}]"
-            return where if kind == "Neuron" else f"{prefix}neurons[{neuron}].{where}"
+            return where if model_type == "Neuron" else f"{prefix}neurons[{neuron}].{where}"
         i -= (nin + 1) * nout
     return None
 

@@ -11,17 +11,26 @@ down the graph, never up, so wrappers form no reference cycles.
 from __future__ import annotations
 
 import copy
-import numbers
 import weakref
 from itertools import starmap
 from typing import Any, Callable, TypeVar, Union
 
-from ._core import check_status, ffi, lib, node_address, owned
+from ._core import (
+    as_float,
+    check_status,
+    ffi,
+    float_or_none,
+    lib,
+    node_address,
+    out_of_memory,
+    owned,
+    too_large,
+)
 
 __all__ = ["Number", "Tensor", "Value"]
 
 Number = Union[int, float]
-"""A plain number operand: an int or float (numpy scalars are accepted too)."""
+"""A plain number operand: an int or float (any ``numbers.Real``: _core.as_float's rule)."""
 
 _T = TypeVar("_T", bound="Tensor")
 
@@ -49,17 +58,6 @@ _set_value, _set_grad = lib.mg_set_value, lib.mg_set_grad
 # parents is one object, as micrograd's draw_dot needs). Weak: an entry goes with its
 # Tensor, and only then can its node, and so its address, go.
 _named: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
-
-
-def _as_number(x: object) -> float | None:
-    """Return x as a float if it is a real number (int, float, numpy scalar), else None."""
-    if isinstance(x, numbers.Real):
-        return float(x)
-    return None
-
-
-def _out_of_memory() -> MemoryError:
-    return MemoryError("the C core could not allocate a graph node")
 
 
 class Tensor:
@@ -101,11 +99,7 @@ class Tensor:
     def __init__(self, value: Number, label: str = "") -> None:
         """Make a leaf holding ``value`` (an int or float); its gradient starts at 0."""
         if type(value) is not float:
-            number = _as_number(value)
-            if number is None:
-                raise TypeError(f"{type(self).__name__}() takes an int or float, "
-                                f"not {type(value).__name__}")
-            value = number
+            value = as_float(value, f"{type(self).__name__}(value)")
         if hasattr(self, "_node"):   # a Tensor hashes by its node: it never changes
             raise RuntimeError(f"this {type(self).__name__} is already initialized")
         self._node = owned(_leaf, value, what=type(self).__name__)
@@ -165,7 +159,7 @@ class Tensor:
 
     @value.setter
     def value(self, v: Number) -> None:
-        _set_value(self._node, _checked_number(v, "value"))
+        _set_value(self._node, v if type(v) is float else as_float(v, "value"))
 
     @property
     def gradient(self) -> float:
@@ -174,7 +168,7 @@ class Tensor:
 
     @gradient.setter
     def gradient(self, g: Number) -> None:
-        _set_grad(self._node, _checked_number(g, "gradient"))
+        _set_grad(self._node, g if type(g) is float else as_float(g, "gradient"))
 
     data = value
     """Alias of `value`, as micrograd names it."""
@@ -277,16 +271,19 @@ class Tensor:
         t = type(other)
         out = _new(self.__class__)
         if t is float or t is int:
-            node, = _starmap(_add_c, ((self._node, other),))
+            try:
+                node, = _starmap(_add_c, ((self._node, other),))
+            except OverflowError:   # an int beyond a double (a try costs nothing in 3.11)
+                raise too_large(other, "an operand of +") from None
         elif t is Tensor or isinstance(other, Tensor):
             node, = _starmap(_add, ((self._node, other._node),))  # type: ignore[union-attr]
         else:
-            c = _as_number(other)
+            c = float_or_none(other, "an operand of +")
             if c is None:
                 return NotImplemented
             node, = _starmap(_add_c, ((self._node, c),))
         if not node:
-            raise _out_of_memory()
+            raise out_of_memory("add")
         out._node = _gc(node, _release)
         return out
 
@@ -298,10 +295,13 @@ class Tensor:
         """self - other."""
         t = type(other)
         if t is float or t is int:
-            return _binary(self, _add_c, self._node, -other)
+            try:
+                return _binary(self, _add_c, self._node, -other)
+            except OverflowError:   # an int beyond a double (a try costs nothing in 3.11)
+                raise too_large(other, "an operand of -") from None
         if t is Tensor or isinstance(other, Tensor):
             return _binary(self, _sub, self._node, other._node)  # type: ignore[union-attr]
-        c = _as_number(other)
+        c = float_or_none(other, "an operand of -")
         if c is None:
             return NotImplemented
         return _binary(self, _add_c, self._node, -c)
@@ -310,7 +310,7 @@ class Tensor:
         """other - self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
             return _binary(self, _sub, other._node, self._node)
-        c = _as_number(other)
+        c = float_or_none(other, "an operand of -")
         if c is None:
             return NotImplemented
         return _binary(self, _rsub_c, c, self._node)
@@ -321,16 +321,19 @@ class Tensor:
         t = type(other)
         out = _new(self.__class__)
         if t is float or t is int:
-            node, = _starmap(_mul_c, ((self._node, other),))
+            try:
+                node, = _starmap(_mul_c, ((self._node, other),))
+            except OverflowError:   # an int beyond a double (a try costs nothing in 3.11)
+                raise too_large(other, "an operand of *") from None
         elif t is Tensor or isinstance(other, Tensor):
             node, = _starmap(_mul, ((self._node, other._node),))  # type: ignore[union-attr]
         else:
-            c = _as_number(other)
+            c = float_or_none(other, "an operand of *")
             if c is None:
                 return NotImplemented
             node, = _starmap(_mul_c, ((self._node, c),))
         if not node:
-            raise _out_of_memory()
+            raise out_of_memory("mul")
         out._node = _gc(node, _release)
         return out
 
@@ -342,7 +345,7 @@ class Tensor:
         """self / other; x / 0 is inf or nan as in IEEE."""
         if isinstance(other, Tensor):
             return _binary(self, _div, self._node, other._node)
-        c = _as_number(other)
+        c = float_or_none(other, "an operand of /")
         if c is None:
             return NotImplemented
         return _binary(self, _div_c, self._node, c)
@@ -351,7 +354,7 @@ class Tensor:
         """other / self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
             return _binary(self, _div, other._node, self._node)
-        c = _as_number(other)
+        c = float_or_none(other, "an operand of /")
         if c is None:
             return NotImplemented
         return _binary(self, _rdiv_c, c, self._node)
@@ -360,7 +363,7 @@ class Tensor:
         """self ** other; with a Tensor exponent, d/d(other) is self**other * ln(self)."""
         if isinstance(other, Tensor):
             return _binary(self, _pow, self._node, other._node)
-        c = _as_number(other)
+        c = float_or_none(other, "an operand of **")
         if c is None:
             return NotImplemented
         return _binary(self, _pow_c, self._node, c)
@@ -369,7 +372,7 @@ class Tensor:
         """other ** self, for a number other (or a Tensor, when self's class is a subclass)."""
         if isinstance(other, Tensor):  # Python asks a subclass's reflected op first
             return _binary(self, _pow, other._node, self._node)
-        c = _as_number(other)
+        c = float_or_none(other, "an operand of **")
         if c is None:
             return NotImplemented
         return _binary(self, _rpow_c, c, self._node)
@@ -400,7 +403,7 @@ def _unary(x: _T, fn: Callable[[Any], Any]) -> _T:
     out = _new(x.__class__)
     node, = _map(fn, (x._node,))   # taken as _core.owned takes a result
     if not node:
-        raise _out_of_memory()
+        raise out_of_memory(fn.__name__.removeprefix("mg_"))   # the op
     out._node = _gc(node, _release)
     return out
 
@@ -410,7 +413,7 @@ def _binary(like: _T, fn: Callable[[Any, Any], Any], a: Any, b: Any) -> _T:
     out = _new(like.__class__)
     node, = _starmap(fn, ((a, b),))   # taken as _core.owned takes a result
     if not node:
-        raise _out_of_memory()
+        raise out_of_memory(fn.__name__.removeprefix("mg_"))   # the op
     out._node = _gc(node, _release)
     return out
 
@@ -418,15 +421,6 @@ def _binary(like: _T, fn: Callable[[Any, Any], Any], a: Any, b: Any) -> _T:
 def _unpickle_leaf(cls: type[_T], value: float, gradient: float) -> _T:
     """Rebuild a pickled leaf (module level, as pickle needs)."""
     return cls._leaf_with(value, gradient)
-
-
-def _checked_number(x: object, what: str) -> float:
-    if type(x) is float:
-        return x
-    number = _as_number(x)
-    if number is None:
-        raise TypeError(f"{what} must be an int or float, not {type(x).__name__}")
-    return number
 
 
 def _short(x: float) -> str:

@@ -89,12 +89,12 @@ def to_torch(model: Model, *, dtype: Any = None) -> Any:
         params = [p.value for p in layer.parameters()]
         step = nin + 1
         nout = len(params) // step
-        rows = [params[j * step:(j + 1) * step] for j in range(nout)]
+        per_neuron = [params[j * step:(j + 1) * step] for j in range(nout)]  # w..., b
         # skip_init: no random initial values, so torch's generator is left alone
         linear = torch.nn.utils.skip_init(torch.nn.Linear, nin, nout, dtype=dtype)
         with torch.no_grad():
-            linear.weight.copy_(torch.tensor([r[:nin] for r in rows], dtype=torch.float64))
-            linear.bias.copy_(torch.tensor([r[nin] for r in rows], dtype=torch.float64))
+            linear.weight.copy_(torch.tensor([n[:nin] for n in per_neuron], dtype=torch.float64))
+            linear.bias.copy_(torch.tensor([n[nin] for n in per_neuron], dtype=torch.float64))
         modules.append(linear)
         if layer.activation in _MODULE_NAMES:
             modules.append(getattr(torch.nn, _MODULE_NAMES[layer.activation])())
@@ -177,8 +177,8 @@ def from_torch(seq: Any) -> MLP:
                 bias = [0.0] * lin.out_features
             else:
                 bias = lin.bias.detach().to(device="cpu", dtype=torch.float64).tolist()
-            for row, b in zip(weight, bias):
-                values.extend(row)
+            for w, b in zip(weight, bias):   # neuron by neuron: its weights, its bias
+                values.extend(w)
                 values.append(b)
     for p, v in zip(mlp.parameters(), values):
         p.value = v

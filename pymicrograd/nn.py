@@ -1,7 +1,7 @@
 """Neural networks with the seed's names: `Module`, `Neuron`, `Layer`, `MLP`.
 
 Each `Layer` is one C dense layer (``mg_layer`` in csrc/mg_nn.h) that owns its
-parameters; its `Neuron` objects are views on the layer's rows, and a standalone
+parameters; its `Neuron` objects are views on it, and a standalone
 `Neuron` owns a layer of one neuron. A forward pass builds its graph in C, one
 n-ary node per neuron (children: the weights, the inputs, the bias), with one C call
 per layer or per whole `MLP`, never one per scalar op. The graph is the same one that
@@ -23,7 +23,6 @@ MLP(3, [4, 4, 1], activation='tanh')
 
 from __future__ import annotations
 
-import numbers
 import operator
 import os
 import random
@@ -33,7 +32,7 @@ from itertools import chain
 from typing import Any, Callable, TypeVar, Union
 
 from . import _nodes, _state_file
-from ._core import call_filling, call_filling_array, ffi, lib, owned
+from ._core import call_filling, call_filling_array, ffi, is_index, lib, owned
 from .batch import BatchOutputs
 from .engine import Tensor
 
@@ -64,7 +63,7 @@ MAX_LAYER_PARAMETERS: int = 2 ** 32 - 1
 """The most parameters one layer can have (csrc/nn.c's MAX_LAYER_PARAMS)."""
 
 _BYTES_PER_PARAMETER = 200
-"""About what one parameter costs: its C leaf and row slot, its Tensor and pointer."""
+"""About what one parameter costs: its C leaf and its slot in the layer, its Tensor and pointer."""
 
 
 class _ReadOnlyList(tuple):  # type: ignore[type-arg]
@@ -115,7 +114,7 @@ class _FixedParameters(_ReadOnlyList):
 
 def _check_size(n: object, name: str) -> int:
     """`n` as an int in [1, MAX_INPUTS]: TypeError for a non-integer, else ValueError."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+    if not is_index(n):
         raise TypeError(f"{name} must be an int, not {type(n).__name__}")
     size = operator.index(n)
     if size < 1:
@@ -162,7 +161,7 @@ def _uniform(seed: Seed) -> Callable[[float, float], float]:
         return random.uniform
     if isinstance(seed, random.Random):
         return seed.uniform
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+    if not is_index(seed):
         raise TypeError(f"seed must be None, an int or a random.Random, "
                         f"not {type(seed).__name__}")
     return random.Random(operator.index(seed)).uniform
@@ -200,8 +199,29 @@ def _layer_over(nin: int, nout: int, activation: str, params: Sequence[Tensor]) 
                  _nodes.node_array(params), what="Layer", free=lib.mg_layer_free)
 
 
-def _one_or_list(outs: list[Tensor]) -> Tensor | list[Tensor]:
-    return outs[0] if len(outs) == 1 else outs
+def _forward(x: object, nin: int, nout: int, what: str, layers: Any, nlayers: int,
+             by_nodes: Callable[..., int], a: Any, b: Any) -> Tensor | list[Tensor]:
+    """The outputs of a Neuron's, Layer's or MLP's forward pass on the inputs `x`.
+
+    A Tensor if `nout` is 1, else a list of `nout` Tensors. `x` is checked (`nin`
+    Tensors or numbers). Plain numbers go to C as one row of ``mg_mlp_forward_batch``
+    over `layers` (an ``mg_layer *[]`` of `nlayers`), which makes their leaves; a
+    neuron of a layer has no layer array of its own (None) and goes the other way:
+    the inputs' nodes (a number as a new leaf) to ``by_nodes(a, b, inputs, out)``,
+    that is ``mg_mlp_forward(layers, nlayers, ...)`` or ``mg_layer_forward_neuron(
+    layer, j, ...)``. `call_filling` calls the C function itself, so that no Ctrl-C
+    can come between the call and taking its results.
+    """
+    items, values = _nodes.plain_inputs(x, nin)
+    out = ffi.new("mg_node *[]", nout)
+    if values is not None and layers is not None:
+        nodes = call_filling(lib.mg_mlp_forward_batch, layers, nlayers, values, 1, out,
+                             what=what)
+    else:
+        array, _keep = _nodes.input_nodes(items)
+        nodes = call_filling(by_nodes, a, b, array, out, what=what)
+    outs = _nodes.tensors(nodes)
+    return outs[0] if nout == 1 else outs
 
 
 # ---- Module -----------------------------------------------------------------------------
@@ -323,8 +343,8 @@ class Neuron(Module):
     """One neuron: ``activation(b + sum_i w[i] * x[i])``.
 
     ``w`` is the list of its `nin` weight Tensors, ``b`` its bias Tensor. A standalone
-    Neuron owns a C layer of one neuron; the neurons of a `Layer` are views on the
-    layer's rows and share its parameters.
+    Neuron owns a C layer of one neuron; the neurons of a `Layer` are views on its C
+    layer and share its parameters.
     """
 
     _fixed_parameters = True
@@ -377,16 +397,8 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Tensor | float] | Tensor | float) -> Tensor:
         """The neuron's output on `nin` inputs (Tensors or numbers), as one C node."""
-        items, values = _nodes.plain_inputs(x, self._nin)
-        out = ffi.new("mg_node *[1]")
-        if values is not None and self._owner:
-            nodes = call_filling(lib.mg_mlp_forward_batch, self._array, 1, values, 1, out,
-                                 what="Neuron forward")
-        else:
-            array, _keep = _nodes.input_nodes(items)
-            nodes = call_filling(lib.mg_layer_forward_neuron, self._handle, self._index,
-                                 array, out, what="Neuron forward")
-        return _nodes.tensors(nodes)[0]
+        return _forward(x, self._nin, 1, "Neuron forward", self._array, 1,  # type: ignore[return-value]
+                        lib.mg_layer_forward_neuron, self._handle, self._index)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Copies and pickles: a standalone Neuron over copies of the parameters."""
@@ -418,7 +430,7 @@ class Neuron(Module):
 class Layer(Module):
     """`nout` neurons over the same `nin` inputs: one C dense layer.
 
-    ``neurons`` lists the `Neuron` views on its rows. Calling the layer builds all
+    ``neurons`` lists a `Neuron` view per neuron. Calling the layer builds all
     `nout` output nodes in one C call.
     """
 
@@ -469,7 +481,7 @@ class Layer(Module):
 
     @property
     def neurons(self) -> tuple[Neuron, ...]:
-        """The `Neuron` views on the layer's rows (a read-only sequence)."""
+        """A `Neuron` view per neuron, sharing the layer's parameters (read-only)."""
         return self._neurons
 
     def __call__(self, x: Sequence[Tensor | float] | Tensor | float) -> Tensor | list[Tensor]:
@@ -477,16 +489,8 @@ class Layer(Module):
 
         A single Tensor or number is accepted as the input of a one-input layer.
         """
-        items, values = _nodes.plain_inputs(x, self._nin)
-        out = ffi.new("mg_node *[]", self._nout)
-        if values is not None:
-            nodes = call_filling(lib.mg_mlp_forward_batch, self._array, 1, values, 1, out,
-                                 what="Layer forward")
-        else:
-            array, _keep = _nodes.input_nodes(items)
-            nodes = call_filling(lib.mg_layer_forward, self._handle, array, out,
-                                 what="Layer forward")
-        return _one_or_list(_nodes.tensors(nodes))
+        return _forward(x, self._nin, self._nout, "Layer forward", self._array, 1,
+                        lib.mg_mlp_forward, self._array, 1)   # a stack of one layer
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Copies and pickles: a Layer over copies of the parameters."""
@@ -603,16 +607,9 @@ class MLP(Module):
         Returns a Tensor when the last layer has one output, else a list of Tensors.
         """
         layers = self._layers
-        items, values = _nodes.plain_inputs(x, layers[0].nin)
-        out = ffi.new("mg_node *[]", layers[-1].nout)
-        if values is not None:
-            nodes = call_filling(lib.mg_mlp_forward_batch, self._array, len(layers), values,
-                                 1, out, what="MLP forward")
-        else:
-            array, _keep = _nodes.input_nodes(items)
-            nodes = call_filling(lib.mg_mlp_forward, self._array, len(layers), array, out,
-                                 what="MLP forward")
-        return _one_or_list(_nodes.tensors(nodes))
+        n = len(layers)
+        return _forward(x, layers[0].nin, layers[-1].nout, "MLP forward", self._array, n,
+                        lib.mg_mlp_forward, self._array, n)
 
     def forward_batch(self, X: Any) -> BatchOutputs:
         """The outputs on every row of `X` in one C call, for training loops.

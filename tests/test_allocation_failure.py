@@ -195,6 +195,27 @@ def test_op_raises_memoryerror_and_leaks_nothing(alloc: CountingAllocator, name:
     del out, a, b
 
 
+def test_every_allocation_failure_has_one_text(alloc: CountingAllocator) -> None:
+    """A NULL from an op, a failed status from backward, a forward pass: one message."""
+    from pymicrograd.nn import MLP
+
+    def failing_calls() -> list[Callable[[], object]]:
+        a, b = Tensor(1.5), Tensor(0.5)
+        model = MLP(2, [2, 1], seed=0)
+        c = a * b + 1.0
+        return [*(lambda op=op: op(a, b) for op in OPS.values()), c.backward,
+                lambda: model([0.5, 0.25]), lambda: model([a, 0.25])]
+
+    calls = failing_calls()
+    lib.mg_trim()  # backward must allocate its work arrays afresh
+    for call in calls:
+        alloc.fail(1)
+        with pytest.raises(MemoryError, match=r"^\S.*: the C core could not allocate memory$"):
+            call()
+    alloc.fail(None)
+    del calls, call
+
+
 def test_backward_raises_memoryerror_and_changes_no_gradient(alloc: CountingAllocator) -> None:
     a, b = Tensor(2.0), Tensor(-3.0)
     c = (a * b + 1.0).tanh()

@@ -349,3 +349,36 @@ def test_readme_example_matches_math():
     assert math.isclose(b.gradient, local * 2.0, rel_tol=1e-15)
     # the rounded figures a reader sees (pymicrograd/__init__.py's docstring shows them)
     assert (round(a.gradient, 6), round(b.gradient, 6)) == (-0.000545, 0.000363)
+
+
+# ---- subclasses ----------------------------------------------------------------------------
+
+
+class _Mine(Tensor):
+    """A subclass that overrides nothing: every op must still give one of its own."""
+
+    __slots__ = ()
+
+
+_SUBCLASS_OPS = {
+    "t + u": lambda t, u: t + u, "t + 2": lambda t, u: t + 2, "2 + t": lambda t, u: 2 + t,
+    "t - u": lambda t, u: t - u, "t - 2": lambda t, u: t - 2, "2 - t": lambda t, u: 2 - t,
+    "t * u": lambda t, u: t * u, "t * 2": lambda t, u: t * 2, "2 * t": lambda t, u: 2 * t,
+    "t / u": lambda t, u: t / u, "t / 2": lambda t, u: t / 2, "2 / t": lambda t, u: 2 / t,
+    "t ** u": lambda t, u: t ** u, "t ** 2": lambda t, u: t ** 2, "2 ** t": lambda t, u: 2 ** t,
+    "-t": lambda t, u: -t, "+t": lambda t, u: +t, "tanh": lambda t, u: t.tanh(),
+    "relu": lambda t, u: t.relu(), "exp": lambda t, u: t.exp(), "log": lambda t, u: t.log(),
+    "sigmoid": lambda t, u: t.sigmoid(), "np.float64 * t": lambda t, u: np.float64(2.0) * t,
+}
+# (A plain Tensor on the left and a subclass on the right give a Tensor, as int + an int
+# subclass gives an int: Python asks the right operand first only if its class overrides
+# the reflected op, as compat's Value does.)
+
+
+@pytest.mark.parametrize("op", sorted(_SUBCLASS_OPS))
+def test_every_op_on_a_subclass_returns_the_subclass(op):
+    """Ops return type(self), so a subclass (compat's Value) needs no override for that."""
+    t, u = _Mine(1.5), _Mine(0.5)
+    out = _SUBCLASS_OPS[op](t, u)
+    assert type(out) is _Mine
+    assert all(type(c) is _Mine for c in out.children)

@@ -25,6 +25,7 @@ PLOT_HINT = 'pip install "pymicrograd[plot]"'
 """How to install matplotlib for the plots."""
 
 Rows = Sequence[Sequence[float]]
+"""Samples' inputs, one row of numbers per sample (a dataset's X)."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from ..losses import cross_entropy_loss, hinge_loss, l2_penalty, sse_loss
 from ..nn import MLP
 from ..optim import SGD, Adam
 from .errors import CommandError
-from .plotting import DigitPredictions, Regions
+from .plotting import DigitPredictions, Regions, Rows
 from .training import Recipe
 
 __all__ = ["DIGITS_HINT", "DIGITS_SPLIT_SEED", "DIGITS_TEST", "RECIPES", "SEED_XS",
@@ -28,9 +28,6 @@ SEED_XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]
 """The seed notebook's four inputs."""
 SEED_YS = [1.0, -1.0, -1.0, 1.0]
 """The seed notebook's desired targets."""
-
-Rows = Sequence[Sequence[float]]
-
 
 # ---- the model's outputs ------------------------------------------------------------
 

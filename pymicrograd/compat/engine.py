@@ -41,12 +41,11 @@ Value(data=3.0, grad=0)
 from __future__ import annotations
 
 import math
-import numbers
 import weakref
 from collections.abc import Iterable
 from typing import Any, Callable
 
-from .._core import lib
+from .._core import float_or_none, lib
 from ..engine import Number, Tensor
 
 __all__ = ["Value"]
@@ -197,14 +196,14 @@ class Value(Tensor):
 
     def __add__(self, other: Tensor | Number) -> Value:
         """self + other; a number becomes a leaf Value, as in micrograd."""
-        other = _as_operand(other)
+        other = _as_operand(other, "+")
         if other is NotImplemented:
             return NotImplemented
         return _remember(Tensor.__add__(self, other), self, other)
 
     def __mul__(self, other: Tensor | Number) -> Value:
         """self * other; a number becomes a leaf Value, as in micrograd."""
-        other = _as_operand(other)
+        other = _as_operand(other, "*")
         if other is NotImplemented:
             return NotImplemented
         return _remember(Tensor.__mul__(self, other), self, other)
@@ -223,7 +222,7 @@ class Value(Tensor):
 
     def __sub__(self, other: Tensor | Number) -> Value:
         """self - other, built as self + (-other)."""
-        if not isinstance(other, Tensor) and _as_number(other) is None:
+        if not isinstance(other, Tensor) and float_or_none(other, "an operand of -") is None:
             return NotImplemented
         return self + (-other)
 
@@ -237,7 +236,7 @@ class Value(Tensor):
         """self / other, built as self * other**-1 (so rounded as micrograd rounds it)."""
         if isinstance(other, Tensor):
             return self * other**-1
-        number = _as_number(other)
+        number = float_or_none(other, "an operand of /")
         if number is None:
             return NotImplemented
         return self * _reciprocal(number)
@@ -304,16 +303,11 @@ def _reciprocal(c: float) -> float:
     return c**-1 if c != 0.0 else math.copysign(math.inf, c)
 
 
-def _as_number(x: object) -> float | None:
-    """`x` as a float if it is a real number (not a Tensor), else None."""
-    return float(x) if isinstance(x, numbers.Real) else None
-
-
-def _as_operand(x: object) -> Any:
+def _as_operand(x: object, symbol: str) -> Any:
     """A Value for a number, a Tensor as it is, NotImplemented for anything else."""
     if isinstance(x, Tensor):
         return x
-    number = _as_number(x)
+    number = float_or_none(x, f"an operand of {symbol}")
     return NotImplemented if number is None else Value(number)
 
 

@@ -34,7 +34,7 @@ from .. import optim
 from .._core import lib
 from .._nodes import make_tensor, node_array
 from ..engine import Tensor
-from ..nn import MLP
+from ..nn import ACTIVATIONS, MLP
 from . import strategies as S
 from ._compare import GradientMismatch, Tally, compare_with_central_differences, compare_with_torch
 from .checks import Outcome, compare_function, compare_model, run_examples
@@ -345,9 +345,6 @@ _add("graphs", "second backward doubles", S.programs(), program_backward_twice,
 
 # ---- mlp --------------------------------------------------------------------------------
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
-"""Every activation a layer can have."""
-
 SMOOTH_ACTIVATIONS = ("tanh", "sigmoid", "linear")
 """The activations without a kink, which central differences can check anywhere."""
 
@@ -365,7 +362,7 @@ class MlpCase(NamedTuple):
 
 
 @st.composite
-def mlp_cases(draw: Any, activations: Sequence[str] = ACTIVATIONS) -> MlpCase:
+def mlp_cases(draw: Any, activations: Sequence[str] = tuple(ACTIVATIONS)) -> MlpCase:
     """1-3 layers of width 1-5 over 1-4 inputs, 1-4 rows of inputs in [-3, 3]."""
     nin = draw(st.integers(1, 4))
     nouts = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))

@@ -32,6 +32,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from ..engine import Tensor
+from ..interop import Model
 from ..nn import MLP, Layer, Neuron
 from . import strategies as S
 from ._compare import (
@@ -45,8 +46,6 @@ from ._compare import (
 __all__ = ["CheckReport", "GradientMismatch", "Tally", "check_function", "check_model",
            "compare_function", "compare_model"]
 
-Model = Any
-"""An `MLP`, `Layer` or `Neuron` (what `interop.to_torch` turns into a torch twin)."""
 
 _TORCH_HINT = ("pip install torch==2.13.0 (the version pymicrograd is tested with; "
                "on Linux add --extra-index-url https://download.pytorch.org/whl/cpu "
