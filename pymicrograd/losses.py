@@ -20,12 +20,11 @@ of operations, so also at any magnitude, at +-inf and nan; the ones that involve
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable, Union
 
 from . import _nodes
-from ._core import ffi, lib
+from ._core import ffi, is_index, lib
 from .batch import BatchOutputs
 from .engine import Tensor
 from .nn import Module
@@ -146,7 +145,7 @@ def cross_entropy_loss(
     name = "cross_entropy_loss"
     label_list: list[Any]
     batch: Any
-    if isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
+    if is_index(labels):
         label_list, batch = [labels], [logits]
     elif isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
         raise TypeError(f"{name}: labels must be a list of ints, not {type(labels).__name__}")
@@ -159,7 +158,7 @@ def cross_entropy_loss(
     if not (_INT_ONLY.issuperset(map(type, label_list))
             and 0 <= min(label_list) and max(label_list) < k):
         for i, y in enumerate(label_list):
-            if isinstance(y, bool) or not isinstance(y, numbers.Integral):
+            if not is_index(y):
                 raise TypeError(f"{name}: labels[{i}] must be an int, not {type(y).__name__}")
             if not 0 <= int(y) < k:
                 raise ValueError(f"{name}: labels[{i}] is {int(y)}, not a class in range({k})")

@@ -719,7 +719,10 @@ def _batch_values(X: Any, nin: int) -> tuple[Any, int, Any]:
     if set(map(type, rows)) <= _ROW_TYPES and set(map(len, rows)) == {nin}:
         flat: list[Any] = list(chain.from_iterable(rows))
         if set(map(type, flat)) <= _NUMBER_TYPES:
-            return ffi.new("double[]", flat), len(rows), None
+            try:
+                return ffi.new("double[]", flat), len(rows), None
+            except OverflowError:   # an int beyond a double: the loop below names it
+                pass
     for i, row in enumerate(rows):
         if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
             raise TypeError(f"X[{i}] must be a list of numbers, not {type(row).__name__}")

@@ -62,6 +62,7 @@ def _doors() -> dict[str, Callable[[Any], float]]:
         "gradient =": setter("gradient"),
         "model input": lambda x: (model([x, 0.0]).value - w[2]) / w[0],
         "model input beside a Tensor": lambda x: (model([x, Tensor(0.0)]).value - w[2]) / w[0],
+        "forward_batch row": lambda x: (model.forward_batch([[x, 0.0]])[0].value - w[2]) / w[0],
         "loss target": lambda x: 2.0 - losses.sse_loss([t], [x]).value ** 0.5 * (
             1.0 if float(x) <= 2.0 else -1.0),
         "l2 alpha": lambda x: losses.l2_penalty([t], x).value / 4.0,
@@ -99,7 +100,8 @@ def test_an_int_beyond_a_double_is_an_overflow_error_that_names_the_argument(doo
 @pytest.mark.parametrize(("door", "named"), [
     ("Tensor()", "Tensor(value)"), ("Value()", "Value(value)"), ("value =", "value"),
     ("gradient =", "gradient"), ("model input", "input 0"),
-    ("model input beside a Tensor", "input 0"), ("loss target", "sse_loss: targets[0]"),
+    ("model input beside a Tensor", "input 0"), ("forward_batch row", "X[0][0]"),
+    ("loss target", "sse_loss: targets[0]"),
     ("l2 alpha", "l2_penalty: alpha"), ("optimizer lr", "lr"), ("t * x", "an operand of *"),
     ("x - t", "an operand of -"), ("t ** x", "an operand of **"),
 ])
