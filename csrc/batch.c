@@ -159,9 +159,11 @@ static size_t work_size(const mg__batch *b, size_t samples)
 /* GCC on x86-64 Linux (glibc resolves the choice once, at load time): a copy of the
    kernel for AVX2 (4 doubles per instruction instead of SSE2's 2) beside the portable
    one. The same additions and multiplications, each rounded the same way (no FMA:
-   -ffp-contract=off), so both copies give the same bits. */
+   -ffp-contract=off), so both copies give the same bits. Not in sanitizer builds: the
+   load-time resolver runs before the sanitizer's runtime is set up, and under
+   ThreadSanitizer the program dies there. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
-    && defined(__GLIBC__)
+    && defined(__GLIBC__) && !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 #define MG_KERNEL __attribute__((target_clones("avx2", "default"), noinline))
 #else
 #define MG_KERNEL
