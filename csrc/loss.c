@@ -1,5 +1,6 @@
 /* loss.c -- losses as graph nodes, composed from the ops of ops.c and nn.c, and the
- * one node of its own, binary cross-entropy of a logit (forward and backward).
+ * two nodes of their own: binary cross-entropy of a logit and softmax cross-entropy of
+ * a row of logits (forward and backward).
  *
  * Each loss builds a few small nodes per sample (the error, the margin, the
  * cross-entropy), then one n-ary node over all of them, so a picture of the graph
@@ -133,55 +134,77 @@ mg_node *mg_bce_with_logits_loss(mg_node *const *logit, const double *target, si
     return sum ? mean_of(sum, n) : NULL;
 }
 
-/* ---- softmax cross-entropy: term i = logsumexp(x - m) - (x[label_i] - m), where x
-   are sample i's k logits and m = max(x) ---------------------------------------------
+/* ---- cross_entropy: out = -log softmax(x)[label] over one row's k logits x;
+   d/dx_j = softmax_j - [j == label] ------------------------------------------------
 
    torch's order of operations (log_softmax, then nll_loss), so that the two agree to the
-   bit: the shifted logits x[j] - m are nodes (add_const), and the term is logsumexp
-   over them minus the shifted label logit. Computing logsumexp(x) first and
-   subtracting x[label] afterwards is the same function, but rounds away what is small
-   next to m: for [1e16, 1e16] it gave 0 instead of log 2, and its gradient
-   exp(x[j] - logsumexp) gave [0, 1] instead of [-0.5, 0.5]. Here the logsumexp node's
-   backward is torch's: exp(shifted[j] - log sum) = softmax_j, and the label's two
-   adjoints add as torch's log_softmax backward adds them. An infinite or nan m makes
-   the shifted logits nan (inf - inf), so loss and gradients are nan, as torch's. */
+   bit: with m = max(x) and the shifted logits s_j = x_j - m, out = lse - s_label where
+   lse = log(sum_j exp(s_j)), and d/dx_j = softmax_j = exp(s_j - lse), minus 1 at the
+   label (g times each: -g + g softmax, as torch's log_softmax backward adds its two
+   adjoints). Computing logsumexp(x) first and subtracting x[label] afterwards is the same
+   function, but rounds away what is small next to m: for [1e16, 1e16] it gave 0 instead
+   of log 2, and its gradient exp(x[j] - logsumexp) gave [0, 1] instead of [-0.5, 0.5].
+   An infinite m makes the shifted logits nan (inf - inf), so value and gradients are
+   nan, as torch's (fmax skips a nan logit, whose own s_j is nan and makes the sum nan).
 
-/* What a cross-entropy term reads: n samples of k logits each, one label each. */
+   These are the numbers, bit for bit, of the graph this node replaced: k add_const
+   nodes s_j = x_j + (-m), a logsumexp node over them and a sub node lse - s_label.
+   (mg_logsumexp shifts by its operands' largest value, which for s is 0 or, when m is
+   infinite, -inf and then 0: a shift by 0, which changes no bit.) */
+
+/* lse = log(sum_j exp(x_j - m)), m = max(x) written to *m. */
+static double shifted_logsumexp(mg_node *const *x, size_t k, double *m)
+{
+    double top = -INFINITY;
+    for (size_t j = 0; j < k; j++) top = fmax(top, x[j]->value);
+    double s = 0.0;
+    for (size_t j = 0; j < k; j++) s += exp(x[j]->value - top);
+    *m = top;
+    return log(s);
+}
+
+mg_node *mg_cross_entropy(mg_node *const *x, size_t k, size_t label)
+{
+    if (!x || k == 0 || k > MG_MAX_CHILDREN || label >= k) return NULL;
+    for (size_t j = 0; j < k; j++)
+        if (!x[j]) return NULL;
+    double m, lse = shifted_logsumexp(x, k, &m);
+    mg_node *out = mg__alloc_node(MG_OP_CROSS_ENTROPY, lse - (x[label]->value - m),
+                                  (uint32_t)k);
+    if (!out) return NULL;
+    for (size_t j = 0; j < k; j++) out->child[j] = x[j];
+    out->u.constant = (double)label;
+    mg__graph_lock();
+    mg__adopt(out);
+    mg__graph_unlock();
+    return out;
+}
+
+/* lse is computed again rather than kept: a node has no room for it beside the label,
+   and k exps cost less than the nodes it replaces. */
+void mg__cross_entropy_backward(mg_node *out, double g)
+{
+    mg_node *const *x = out->child;
+    size_t k = out->nchild, label = (size_t)out->u.constant;
+    double m, lse = shifted_logsumexp(x, k, &m);
+    for (size_t j = 0; j < k; j++) {
+        double d = g * exp((x[j]->value - m) - lse);
+        x[j]->grad += j == label ? -g + d : d;
+    }
+}
+
+/* ---- softmax cross-entropy loss: the mean of mg_cross_entropy over the rows ------- */
+
 typedef struct {
     mg_node *const *logits;
     const size_t *label;
     size_t k;
-    mg_node **shifted;   /* room for one sample's k shifted logits */
 } ce_args;
-
-/* x - m as k nodes in shifted[0..k), m the largest logit (fmax skips a nan, which
-   makes the logsumexp nan anyway); 0, leaving none, if one cannot be made. */
-static int shift_logits(mg_node *const *x, size_t k, mg_node **shifted)
-{
-    double m = -INFINITY;
-    for (size_t j = 0; j < k; j++) {
-        if (!x[j]) return 0;
-        m = fmax(m, x[j]->value);
-    }
-    for (size_t j = 0; j < k; j++) {
-        shifted[j] = mg_add_const(x[j], -m);   /* x + (-m) is exactly x - m */
-        if (!shifted[j]) {
-            release_all(shifted, j);
-            return 0;
-        }
-    }
-    return 1;
-}
 
 static mg_node *cross_entropy_term(size_t i, const void *ctx)
 {
     const ce_args *r = ctx;
-    if (!shift_logits(r->logits + i * r->k, r->k, r->shifted)) return NULL;
-    mg_node *lse = mg_logsumexp(r->shifted, r->k);
-    mg_node *term = lse ? mg_sub(lse, r->shifted[r->label[i]]) : NULL;
-    mg_release(lse);
-    release_all(r->shifted, r->k);
-    return term;
+    return mg_cross_entropy(r->logits + i * r->k, r->k, r->label[i]);
 }
 
 mg_node *mg_cross_entropy_loss(mg_node *const *logits, const size_t *label, size_t n,
@@ -191,9 +214,8 @@ mg_node *mg_cross_entropy_loss(mg_node *const *logits, const size_t *label, size
         return NULL;
     for (size_t i = 0; i < n; i++)
         if (label[i] >= k) return NULL;
-    ce_args r = {logits, label, k, mg__malloc(k * sizeof(mg_node *))};
-    mg_node *sum = r.shifted ? reduce_terms(n, cross_entropy_term, &r, mg_sum) : NULL;
-    mg__free(r.shifted);
+    ce_args r = {logits, label, k};
+    mg_node *sum = reduce_terms(n, cross_entropy_term, &r, mg_sum);
     return sum ? mean_of(sum, n) : NULL;
 }
 

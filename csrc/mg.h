@@ -134,6 +134,8 @@ typedef enum mg_op {
     MG_OP_RDIV_CONST,  /* c / a */
     MG_OP_RPOW_CONST,  /* c ** a */
     MG_OP_BCE_LOGITS,  /* binary cross-entropy of logit a against target c */
+    MG_OP_CROSS_ENTROPY,   /* -log softmax(children)[c]: one row's softmax cross-entropy,
+                              label c (mg_nn.h: mg_cross_entropy) */
     MG_OP_COUNT        /* number of ops; not an op */
 } mg_op;
 
@@ -220,8 +222,8 @@ MG_API int mg_op_arity(mg_op op);
 
 /* Whether nodes of op hold a plain number c (mg_constant gives it), and where c stands:
    0 if they hold none (and for an unknown op); MG_CONST_RIGHT for a op c (add_const
-   is a + c; bce_logits's c is the target); MG_CONST_LEFT for c op a (rsub_const is
-   c - a). Nonzero means "has a constant". */
+   is a + c; bce_logits's c is the target, cross_entropy's the label); MG_CONST_LEFT
+   for c op a (rsub_const is c - a). Nonzero means "has a constant". */
 #define MG_CONST_RIGHT 1
 #define MG_CONST_LEFT 2
 MG_API int mg_op_has_constant(mg_op op);

@@ -177,5 +177,6 @@ void mg__sum_backward(mg_node *out, double g);          /* nn.c */
 void mg__sum_squares_backward(mg_node *out, double g);  /* nn.c */
 void mg__logsumexp_backward(mg_node *out, double g);    /* nn.c */
 void mg__bce_logits_backward(mg_node *out, double g);   /* loss.c */
+void mg__cross_entropy_backward(mg_node *out, double g);   /* loss.c */
 
 #endif /* MG_INTERNAL_H */

@@ -45,6 +45,13 @@ MG_API mg_node *mg_logsumexp(mg_node *const *x, size_t n);    /* log(sum exp(x[i
    with gradient 1/(1 + exp(-x)) - t: the same numbers as torch's, inf and nan too. */
 MG_API mg_node *mg_bce_with_logits(mg_node *x, double t);
 
+/* Softmax cross-entropy of one row of k logits x[0..k) against the class label < k
+   (else NULL, as for k of 0 or more than MG_MAX_CHILDREN): -log softmax(x)[label],
+   computed as torch does, with m = max(x), log(sum_j exp(x[j] - m)) - (x[label] - m),
+   with gradient softmax(x)[j] - (j == label): the same numbers as torch's, inf and nan
+   too. One node, whose children are x and whose mg_constant is the label. */
+MG_API mg_node *mg_cross_entropy(mg_node *const *x, size_t k, size_t label);
+
 /* ---- losses ------------------------------------------------------------------------
    Each returns one node (the loss), built from the nodes above. pred/score/logit
    arrays hold n nodes; targets are plain numbers. Each loss's value and gradients are
@@ -66,9 +73,8 @@ MG_API mg_node *mg_bce_with_logits_loss(mg_node *const *logit, const double *tar
 
 /* Softmax cross-entropy: logits holds n rows of k class scores (row-major); label[i] is
    the class of row i, below k (else NULL: invalid; so is k of 0 or more than
-   MG_MAX_CHILDREN). Returns the mean over rows of logsumexp(row) - row[label], computed
-   as torch does: with m = max(row), logsumexp(row - m) - (row[label] - m), from k
-   nodes row[j] - m (add_const), one logsumexp node and one sub node per row. */
+   MG_MAX_CHILDREN). Returns the mean over rows of mg_cross_entropy(row, k, label), one
+   node per row. */
 MG_API mg_node *mg_cross_entropy_loss(mg_node *const *logits, const size_t *label, size_t n,
                                size_t k);
 

@@ -5,7 +5,7 @@
  * g * d(out)/d(x) to x->grad (during mg_backward, grad holds this call's adjoint).
  * Where PyTorch defines a value at a kink or pole (relu at 0, x ** 0 at 0), we take
  * the same one. The n-ary ops of neural networks (neuron, sum, ...) have their pairs
- * in nn.c, binary cross-entropy in loss.c.
+ * in nn.c, the cross-entropies in loss.c.
  *
  * At the bottom, the table of ops: one row per op with every fact about it (name,
  * symbol, forward, operands, constant, backward). mg_op_name and the other mg_op_* functions,
@@ -268,7 +268,8 @@ static void leaf_backward(mg_node *out, double g)
     X(RSUB_CONST,     "rsub_const",     "-",       mg_rsub_const,      1,    LEFT,  rsub_const_backward)      \
     X(RDIV_CONST,     "rdiv_const",     "/",       mg_rdiv_const,      1,    LEFT,  rdiv_const_backward)      \
     X(RPOW_CONST,     "rpow_const",     "**",      mg_rpow_const,      1,    LEFT,  rpow_const_backward)      \
-    X(BCE_LOGITS,     "bce_logits",     "bce_logits", mg_bce_with_logits, 1, RIGHT, mg__bce_logits_backward)
+    X(BCE_LOGITS,     "bce_logits",     "bce_logits", mg_bce_with_logits, 1, RIGHT, mg__bce_logits_backward)  \
+    X(CROSS_ENTROPY,  "cross_entropy",  "cross_entropy", mg_cross_entropy, NARY, RIGHT, mg__cross_entropy_backward)
 /* --8<-- [end:table] */
 
 /* The compiler checks that each row's forward function is declared. */

@@ -192,6 +192,19 @@ static void local_grads(mg_node *n, double *da, double *db)
     }
 }
 
+/* log(sum_k exp(child k - hi)), hi the largest child (written to *hi): the
+   log-sum-exp of the children less hi, kept apart from hi so that nothing small next
+   to hi rounds away (the log-sum-exp of [1e15, 1e15, 0] less 1e15 is log 2). */
+static double shifted_logsumexp(mg_node *n, double *hi)
+{
+    size_t m = mg_child_count(n);
+    double top = -INFINITY, s = 0.0;
+    for (size_t k = 0; k < m; k++) top = fmax(top, mg_value(mg_child(n, k)));
+    for (size_t k = 0; k < m; k++) s += exp(mg_value(mg_child(n, k)) - top);
+    *hi = top;
+    return log(s);
+}
+
 /* d out / d child k, for every op (the n-ary ones of mg_nn.h included). */
 static double local_grad(mg_node *n, size_t k)
 {
@@ -202,6 +215,10 @@ static double local_grad(mg_node *n, size_t k)
     case MG_OP_SUM: return 1.0;
     case MG_OP_SUM_SQUARES: return 2.0 * mg_value(mg_child(n, k));
     case MG_OP_LOGSUMEXP: return exp(mg_value(mg_child(n, k)) - out);   /* softmax */
+    case MG_OP_CROSS_ENTROPY: {   /* softmax_k - [k == label], from the children */
+        double hi, lse = shifted_logsumexp(n, &hi);
+        return exp((mg_value(mg_child(n, k)) - hi) - lse) - (k == (size_t)mg_constant(n));
+    }
     case MG_OP_NEURON_LINEAR: case MG_OP_NEURON_TANH:
     case MG_OP_NEURON_RELU: case MG_OP_NEURON_SIGMOID: {
         /* out = act(b + sum_i w_i x_i); children w_0..w_{nin-1}, x_0..x_{nin-1}, b */
@@ -245,6 +262,13 @@ static int nary_value(mg_node *n, double *value, double *mag)
         for (size_t k = 0; k < m; k++) v += exp(mg_value(mg_child(n, k)) - hi);
         v = hi + log(v);
         s = fabs(v) + fabs(hi) + 1.0;
+        break;
+    }
+    case MG_OP_CROSS_ENTROPY: {
+        double hi, lse = shifted_logsumexp(n, &hi);
+        double label = mg_value(mg_child(n, (size_t)mg_constant(n))) - hi;
+        v = lse - label;
+        s = fabs(lse) + fabs(label) + 1.0;
         break;
     }
     case MG_OP_NEURON_LINEAR: case MG_OP_NEURON_TANH:

@@ -136,9 +136,9 @@ def cross_entropy_loss(
     `logits` is a model's `forward_batch` outputs (k per sample) or a list of rows,
     each a list of k Tensors (a model's outputs on one sample); `labels[i]` is the
     class of row i, an int in ``range(k)``. One row of Tensors with one int label is
-    accepted too. Computed as torch does, for any logits:
-    each row shifted by its largest logit (k nodes), a log-sum-exp node over them, and
-    the shifted label logit subtracted. Raises ValueError for an empty input, rows of
+    accepted too. Computed as torch does, for any logits, one ``cross_entropy`` node
+    per row: the row shifted by its largest logit, the log-sum-exp of that, minus the
+    shifted label logit. Raises ValueError for an empty input, rows of
     different lengths, a length mismatch or a label out of range; TypeError for a label
     that is not an int.
     """

@@ -16,6 +16,8 @@ import torch
 from torch.testing import assert_close
 
 from pymicrograd import Tensor
+from pymicrograd._core import lib
+from pymicrograd._nodes import make_tensor, node_array
 from pymicrograd.testing.strategies import BINARY, expected_node
 
 INF, NAN = math.inf, math.nan
@@ -50,6 +52,13 @@ def theirs(fn, args) -> list[float]:
     out = fn(*xs)
     grads = torch.autograd.grad(out, xs, allow_unused=True)
     return [out.item()] + [0.0 if g is None else g.item() for g in grads]
+
+
+def logsumexp(*xs):
+    """log(sum exp(x)) over Tensors (the C core's node) or torch tensors."""
+    if isinstance(xs[0], Tensor):
+        return make_tensor(lib.mg_logsumexp, node_array(xs), len(xs), what="logsumexp")
+    return torch.logsumexp(torch.stack(xs), 0)
 
 
 def case(name, fn, args, expected):
@@ -155,6 +164,16 @@ EDGE_CASES = [
     case("x/x at 0", lambda a: a / a, [0.0], [NAN, NAN]),
     case("x-x at inf", lambda a: a - a, [INF], [NAN, 0.0]),
     case("x*x at 1e200", lambda a: a * a, [1e200], [INF, 2e200]),
+    # logsumexp: shifted by its largest operand, never overflowing; an infinite largest
+    # operand is not subtracted, and the gradient exp(x_i - out) is nan where x_i = out
+    # is infinite (a huge tie rounds log 2 away: softmax [1, 1], as torch's)
+    case("logsumexp(1e308, 1e308)", logsumexp, [1e308, 1e308], [1e308, 1.0, 1.0]),
+    case("logsumexp(1e16, 1e16)", logsumexp, [1e16, 1e16], [1e16, 1.0, 1.0]),
+    case("logsumexp(-1000, 0)", logsumexp, [-1000.0, 0.0], [0.0, 0.0, 1.0]),
+    case("logsumexp(inf, 0)", logsumexp, [INF, 0.0], [INF, NAN, 0.0]),
+    case("logsumexp(-inf, -inf)", logsumexp, [-INF, -INF], [-INF, NAN, NAN]),
+    case("logsumexp(-inf, 0)", logsumexp, [-INF, 0.0], [0.0, 0.0, 1.0]),
+    case("logsumexp(nan, 0)", logsumexp, [NAN, 0.0], [NAN, NAN, NAN]),
 ]
 
 

@@ -36,6 +36,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pymicrograd import Tensor
+from pymicrograd._core import lib
+from pymicrograd._nodes import make_tensor, node_array
 from pymicrograd.losses import (
     bce_with_logits_loss,
     cross_entropy_loss,
@@ -241,6 +243,47 @@ def test_l2_penalty_gradient_near_the_largest_double() -> None:
     assert same(p.gradient, tp.grad.item(), 2e304)
 
 
+def cross_entropy_of_k_plus_2_nodes(rows: list[list[Tensor]], labels: list[int]) -> Tensor:
+    """cross_entropy_loss as it was built before its one node per row: per row, k shifted
+    logits x + (-m) (add_const), logsumexp over them, minus the label's (sub); the mean
+    of those terms as a sum over n."""
+    terms = []
+    for row, label in zip(rows, labels):
+        m = max((t.value for t in row if not math.isnan(t.value)), default=-INF)
+        shifted = [t + (-m) for t in row]
+        lse = make_tensor(lib.mg_logsumexp, node_array(shifted), len(row), what="logsumexp")
+        terms.append(lse - shifted[label])
+    return make_tensor(lib.mg_sum, node_array(terms), len(terms), what="sum") / len(terms)
+
+
+def bits(x: float) -> bytes:
+    """x's 8 bytes: equal bits, not equal numbers (0.0 is not -0.0; nan is itself)."""
+    return np.float64(x).tobytes()
+
+
+def check_same_bits_as_k_plus_2_nodes(rows: list[list[float]], labels: list[int],
+                                      scale: float) -> None:
+    """The node per row gives the value and gradients of the graph it replaced, bit for
+    bit (nan's payload aside), also under an upstream gradient `scale`."""
+    results = []
+    for build in (cross_entropy_loss, cross_entropy_of_k_plus_2_nodes):
+        leaves = [[Tensor(v) for v in row] for row in rows]
+        loss = build(leaves, labels)  # type: ignore[operator]
+        (loss * scale).backward()
+        numbers = [loss.value] + [t.gradient for row in leaves for t in row]
+        results.append([NAN if math.isnan(v) else v for v in numbers])
+    ours, before = results
+    assert [bits(v) for v in ours] == [bits(v) for v in before], (ours, before)
+
+
+@pytest.mark.parametrize("row", CE_ROWS, ids=str)
+def test_cross_entropy_node_has_the_bits_of_the_k_plus_2_nodes_it_replaced(
+        row: list[float]) -> None:
+    for label in range(len(row)):
+        for scale in (1.0, -3.0, 0.0):
+            check_same_bits_as_k_plus_2_nodes([row, [1.0] * len(row)], [label, 0], scale)
+
+
 # ---- wide-magnitude property tests ---------------------------------------------------------
 
 wide = st.one_of(st.floats(-1e308, 1e308), st.sampled_from([INF, -INF, NAN]))
@@ -283,6 +326,12 @@ def classification(draw: Any) -> tuple[list[list[float]], list[int]]:
 @given(classification())
 def test_cross_entropy_matches_torch_at_any_magnitude(case: Any) -> None:
     check_cross_entropy(*case)
+
+
+@given(classification(), st.floats(-1e3, 1e3))
+def test_cross_entropy_node_has_the_bits_of_the_k_plus_2_nodes_at_any_magnitude(
+        case: Any, scale: float) -> None:
+    check_same_bits_as_k_plus_2_nodes(*case, scale)
 
 
 @given(st.integers(1, 7).flatmap(lambda n: lists_of(wide, n)), st.floats(-1e308, 1e308))

@@ -85,6 +85,7 @@ _LABELS: dict[int, str] = {
     lib.MG_OP_RSUB_CONST: "-",
     lib.MG_OP_RDIV_CONST: "/",
     lib.MG_OP_BCE_LOGITS: "bce_logits",
+    lib.MG_OP_CROSS_ENTROPY: "cross_entropy",
 }
 
 

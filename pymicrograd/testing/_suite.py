@@ -10,8 +10,8 @@ Areas:
 
 - ops: every op in every operand form (Tensor-Tensor, Tensor-number, number-Tensor,
   x op x), each unary op under an upstream gradient, and the n-ary nodes of the C API
-  (sum, sum of squares, logsumexp, binary cross-entropy) over operands used several
-  times and also by other nodes;
+  (sum, sum of squares, logsumexp, binary and softmax cross-entropy) over operands used
+  several times and also by other nodes;
 - graphs: random programs over every op with reused nodes, node by node against torch
   and central differences, and a second backward() that doubles every gradient;
 - mlp: random MLPs on a few samples, run sample by sample and in one forward_batch,
@@ -189,7 +189,8 @@ class NaryCase(NamedTuple):
     """An n-ary node over leaves of `pool` (`operands` index it, with repeats).
 
     Each leaf j also feeds the root through ``extra[j] * leaf``, so its gradient
-    sums over two parents. `targets` are bce_with_logits's, one per operand.
+    sums over two parents. `targets` are bce_with_logits's, one per operand;
+    cross_entropy's label is the operand that targets[0] picks (`_label`).
     """
 
     op: str
@@ -199,8 +200,16 @@ class NaryCase(NamedTuple):
     targets: tuple[float, ...]
 
 
+def _label(targets: Sequence[float], k: int) -> int:
+    """cross_entropy's class among k operands: targets[0] in [0, 1] scaled to range(k)."""
+    return min(int(targets[0] * k), k - 1)
+
+
 def _nary_node(op: str, xs: Sequence[Tensor], targets: Sequence[float]) -> Tensor:
     """The C API's n-ary node (bce: a sum of single-logit nodes) over Tensors."""
+    if op == "cross_entropy":
+        return make_tensor(lib.mg_cross_entropy, node_array(xs), len(xs),
+                           _label(targets, len(xs)), what=op)
     if op == "bce_with_logits":
         terms = [make_tensor(lib.mg_bce_with_logits, x._node, t, what=op)
                  for x, t in zip(xs, targets)]
@@ -219,6 +228,9 @@ def _nary_torch(torch: Any, op: str, xs: Sequence[Any], targets: Sequence[float]
         return (x * x).sum()
     if op == "logsumexp":
         return torch.logsumexp(x, 0)
+    if op == "cross_entropy":
+        label = torch.tensor([_label(targets, len(xs))])
+        return torch.nn.functional.cross_entropy(x[None], label)
     t = torch.tensor(targets, dtype=torch.float64)
     return torch.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="sum")
 
@@ -268,6 +280,7 @@ NARY_INPUTS = {
     "sum_squares": S.reals(-10.0, 10.0),
     "logsumexp": S.reals(-30.0, 30.0),
     "bce_with_logits": S.reals(-30.0, 30.0),
+    "cross_entropy": S.reals(-30.0, 30.0),
 }
 """The operand strategy of each n-ary node (bce_with_logits: a sum of its nodes)."""
 

@@ -501,6 +501,7 @@ void test_alloc_counts_over_the_limit_fail_before_allocating(void)
     CHECK(mg_sum(x, over) == NULL);
     CHECK(mg_sum_squares(x, over) == NULL);
     CHECK(mg_logsumexp(x, over) == NULL);
+    CHECK(mg_cross_entropy(x, over, 0) == NULL);
     CHECK(mg_l2_penalty(x, over, 0.1) == NULL);
     CHECK(mg_sse_loss(x, t, over) == NULL);
     CHECK(mg_mse_loss(x, t, over) == NULL);

@@ -1,5 +1,6 @@
 /* test_args.c -- what a caller can pass in wrong: NULL operands, a NULL root, indexes
  * and ops out of range. Each is reported through the return value; none crashes. */
+#include <math.h>
 #include <string.h>
 
 #include "mg_nn.h"
@@ -79,4 +80,33 @@ void test_args_hinge_labels(void)
     mg_release(loss);
     mg_release(s[0]);
     mg_release(s[1]);
+}
+
+/* mg_cross_entropy refuses a label out of range, no logits and a NULL logit, leaving
+   nothing behind; the node it makes holds the row as children and the label as its
+   constant, and gives -log softmax(x)[label] with gradient softmax - one-hot. */
+void test_args_cross_entropy_row(void)
+{
+    mg_node *x[3] = {mg_leaf(1.0), mg_leaf(2.0), mg_leaf(3.0)};
+    REQUIRE(x[0] && x[1] && x[2]);
+    mg_node *with_null[2] = {x[0], NULL};
+    CHECK(mg_cross_entropy(x, 3, 3) == NULL);   /* the label is below k */
+    CHECK(mg_cross_entropy(x, 0, 0) == NULL);
+    CHECK(mg_cross_entropy(NULL, 3, 0) == NULL);
+    CHECK(mg_cross_entropy(with_null, 2, 0) == NULL);
+    CHECK_EQ_INT(mg_live_nodes(), 3);
+    mg_node *ce = mg_cross_entropy(x, 3, 1);
+    REQUIRE(ce);
+    CHECK_EQ_INT(mg_op_of(ce), MG_OP_CROSS_ENTROPY);
+    CHECK_EQ_INT(mg_child_count(ce), 3);
+    CHECK(mg_child(ce, 2) == x[2]);
+    CHECK_SAME(mg_constant(ce), 1.0);
+    double s = exp(1.0 - 3.0) + exp(2.0 - 3.0) + exp(0.0);
+    CHECK_CLOSE(mg_value(ce), log(s) - (2.0 - 3.0), 1e-15);
+    CHECK_EQ_INT(mg_backward(ce), MG_OK);
+    CHECK_CLOSE(mg_grad(x[0]), exp(1.0 - 3.0) / s, 1e-15);
+    CHECK_CLOSE(mg_grad(x[1]), exp(2.0 - 3.0) / s - 1.0, 1e-15);
+    CHECK_CLOSE(mg_grad(x[2]), 1.0 / s, 1e-15);
+    mg_release(ce);
+    for (size_t j = 0; j < 3; j++) mg_release(x[j]);
 }
