@@ -58,8 +58,8 @@ typedef struct {
                           during step 2, the stack of nodes ready to propagate */
     node_list leaves;  /* nodes without stored edges: leaves and batch nodes */
     mg__batch *batches;   /* batches with a reached node, linked by next_reached */
-    double *work;      /* the batches' work array and their adjoints */
-    unsigned char *flags;   /* the batches' row flags */
+    double *work;      /* the batches' scratch (batch.c lays it out) */
+    unsigned char *flags;   /* ... and their row flags */
     size_t work_cap, flags_cap;
 } reachable;
 
@@ -92,31 +92,12 @@ static inline int append(node_list *l, mg_node *n)
     return MG_OK;
 }
 
-/* A batch node c reached from outside its batch: the batch joins the list of batches
-   to go through, and notes where in it c is (so that backward visits only the samples
-   between the first and last such node, however large the batch). */
-static void enter_batch(reachable *r, mg_node *c)
-{
-    mg__batch *b = c->u.batch;
-    size_t k = (size_t)(c - b->nodes);
-    if (!b->reached) {
-        b->reached = 1;
-        b->kmin = b->kmax = k;
-        b->next_reached = r->batches;
-        r->batches = b;
-    } else if (k < b->kmin) {
-        b->kmin = k;
-    } else if (k > b->kmax) {
-        b->kmax = k;
-    }
-}
-
 /* A leaf or batch node seen for the first time. */
 static int first_leaf(reachable *r, mg_node *c)
 {
     if (append(&r->leaves, c) != MG_OK) return MG_ENOMEM;
     c->pending = 1;
-    if (mg__in_batch(c)) enter_batch(r, c);
+    if (mg__in_batch(c)) mg__batch_enter(&r->batches, c);
     return MG_OK;
 }
 
@@ -143,7 +124,7 @@ static int see_row(reachable *r, mg__row *row)
 /* Undoes step 1 after a failed allocation: no gradient has changed. */
 static void undo_discover(reachable *r)
 {
-    for (mg__batch *b = r->batches; b; b = b->next_reached) mg__batch_unreach(b);
+    mg__batch_unreach_all(r->batches);
     for (size_t i = 0; i < r->inner.len; i++) {
         mg_node *n = r->inner.nodes[i];
         n->grad = r->inner.saved[i];
@@ -173,31 +154,16 @@ static int reserve(void *p, size_t *cap, size_t n, size_t size)
 }
 
 /* The nodes inside the reached batches (batch.c), once the generic walk is done: only
-   the generic walk reaches batch nodes from outside. First the scratch arrays (the
-   work array, then each batch's adjoints and row flags), then each batch's reached
-   nodes and parameters. */
+   the generic walk reaches batch nodes from outside. batch.c says how much scratch
+   they need and lays it out; here it is only kept between calls. */
 static int reach_batches(reachable *r)
 {
-    size_t work = 0, flags = 0;
-    for (mg__batch *b = r->batches; b; b = b->next_reached) {
-        if (mg__batch_work(b) > work) work = mg__batch_work(b);
-        flags += b->size * b->nlevels;
-    }
-    size_t doubles = work;
-    for (mg__batch *b = r->batches; b; b = b->next_reached) doubles += b->nnodes;
+    size_t doubles, flags;
+    mg__batch_scratch_size(r->batches, &doubles, &flags);
     if (reserve(&r->work, &r->work_cap, doubles, sizeof(double)) != MG_OK ||
         reserve(&r->flags, &r->flags_cap, flags, 1) != MG_OK)
         return MG_ENOMEM;
-    doubles = work;
-    flags = 0;
-    for (mg__batch *b = r->batches; b; b = b->next_reached) {
-        b->adj = r->work + doubles;
-        b->full = r->flags + flags;
-        doubles += b->nnodes;
-        flags += b->size * b->nlevels;
-        if (mg__batch_reach(b, see_batch_row, r) != MG_OK) return MG_ENOMEM;
-    }
-    return MG_OK;
+    return mg__batch_reach_all(r->batches, r->work, r->flags, see_batch_row, r);
 }
 
 /* Step 1. `inner.nodes` is also the work list: a node is appended when first seen and
@@ -244,17 +210,10 @@ static void propagate(mg_node *root, reachable *r)
     }
 }
 
-/* Step 2 inside the reached batches, whose nodes the generic pass has given their
-   adjoints from above. */
-static void propagate_batches(reachable *r)
-{
-    for (mg__batch *b = r->batches; b; b = b->next_reached) mg__batch_backward(b, r->work);
-}
-
 /* Step 3. */
 static void finish_leaves(reachable *r)
 {
-    for (mg__batch *b = r->batches; b; b = b->next_reached) mg__batch_finish(b);
+    mg__batch_finish_all(r->batches);
     for (size_t i = 0; i < r->leaves.len; i++) {
         mg_node *leaf = r->leaves.nodes[i];
         leaf->grad += r->leaves.saved[i];
@@ -301,7 +260,7 @@ int mg_backward(mg_node *root)
     int rc = discover(root, &scratch);
     if (rc == MG_OK) {
         propagate(root, &scratch);
-        propagate_batches(&scratch);
+        mg__batch_backward_all(scratch.batches, scratch.work);   /* step 2 in the batches */
         finish_leaves(&scratch);
     }
     if (scratch.inner.cap > KEEP_NODES || scratch.leaves.cap > KEEP_NODES ||

@@ -339,7 +339,7 @@ static void sample_range(mg__batch *b)
     }
 }
 
-int mg__batch_reach(mg__batch *b, mg__row_fn see_row, void *ctx)
+static int reach_batch(mg__batch *b, mg__row_fn see_row, void *ctx)
 {
     size_t top = b->nlevels - 1;
     sample_range(b);
@@ -369,7 +369,6 @@ int mg__batch_reach(mg__batch *b, mg__row_fn see_row, void *ctx)
     return MG_OK;
 }
 
-size_t mg__batch_work(const mg__batch *b) { return work_size(b, b->size); }
 
 /* A reached node's adjoint: from the level above (0 if none) and from outside the
    batch (in grad, if the generic pass reached it). */
@@ -513,7 +512,7 @@ static void backward_nodes(mg__batch *b, size_t l, double *work)
     add_to_params(lev, nin, &lw, used);
 }
 
-void mg__batch_backward(mg__batch *b, double *work)
+static void backward_batch(mg__batch *b, double *work)
 {
     for (size_t l = b->nlevels - 1; l > 0; l--) {
         if (whole_rows(b, l))
@@ -523,7 +522,7 @@ void mg__batch_backward(mg__batch *b, double *work)
     }
 }
 
-void mg__batch_unreach(mg__batch *b)
+static void unreach_batch(mg__batch *b)
 {
     for (size_t l = 1; l < b->nlevels; l++)
         for (size_t j = 0; j < b->level[l].width; j++) b->level[l].rows[j]->seen = 0;
@@ -532,7 +531,7 @@ void mg__batch_unreach(mg__batch *b)
 
 /* The adjoints from the level above join the gradients of full rows (a node the
    generic pass recorded holds its other adjoint in grad, and is finished by it). */
-void mg__batch_finish(mg__batch *b)
+static void finish_batch(mg__batch *b)
 {
     for (size_t l = 0; l + 1 < b->nlevels; l++) {
         size_t width = b->level[l].width;
@@ -543,5 +542,73 @@ void mg__batch_finish(mg__batch *b)
             for (size_t j = 0; j < width; j++) row[j].grad += adj[j];
         }
     }
-    mg__batch_unreach(b);
+    unreach_batch(b);
+}
+
+/* ---- the hooks of mg_backward (backward.c), over the list of batches it reaches ---- */
+
+void mg__batch_enter(mg__batch **reached, mg_node *c)
+{
+    mg__batch *b = c->u.batch;
+    size_t k = (size_t)(c - b->nodes);
+    if (!b->reached) {
+        b->reached = 1;
+        b->kmin = b->kmax = k;
+        b->next_reached = *reached;
+        *reached = b;
+    } else if (k < b->kmin) {
+        b->kmin = k;
+    } else if (k > b->kmax) {
+        b->kmax = k;
+    }
+}
+
+/* The scratch, laid out here only: `doubles` is one work array (the largest any
+   batch's level needs), then each batch's adjoints; `flags` is each batch's row flags. */
+static size_t shared_work(const mg__batch *reached)
+{
+    size_t most = 0;
+    for (const mg__batch *b = reached; b; b = b->next_reached)
+        if (work_size(b, b->size) > most) most = work_size(b, b->size);
+    return most;
+}
+
+void mg__batch_scratch_size(const mg__batch *reached, size_t *doubles, size_t *flags)
+{
+    *doubles = shared_work(reached);
+    *flags = 0;
+    for (const mg__batch *b = reached; b; b = b->next_reached) {
+        *doubles += b->nnodes;
+        *flags += b->size * b->nlevels;
+    }
+}
+
+int mg__batch_reach_all(mg__batch *reached, double *doubles, unsigned char *flags,
+                        mg__row_fn see_row, void *ctx)
+{
+    if (!reached) return MG_OK;   /* and the scratch may be NULL */
+    double *adj = doubles + shared_work(reached);
+    for (mg__batch *b = reached; b; b = b->next_reached) {
+        b->adj = adj;
+        b->full = flags;
+        adj += b->nnodes;
+        flags += b->size * b->nlevels;
+        if (reach_batch(b, see_row, ctx) != MG_OK) return MG_ENOMEM;
+    }
+    return MG_OK;
+}
+
+void mg__batch_backward_all(mg__batch *reached, double *doubles)
+{
+    for (mg__batch *b = reached; b; b = b->next_reached) backward_batch(b, doubles);
+}
+
+void mg__batch_finish_all(mg__batch *reached)
+{
+    for (mg__batch *b = reached; b; b = b->next_reached) finish_batch(b);
+}
+
+void mg__batch_unreach_all(mg__batch *reached)
+{
+    for (mg__batch *b = reached; b; b = b->next_reached) unreach_batch(b);
 }

@@ -148,18 +148,25 @@ size_t mg__batch_child_count(const mg_node *n);
 mg_node *mg__batch_child(const mg_node *n, size_t i);
 void mg__batch_node_backward(const mg_node *n, double g);   /* mg_backward_step */
 
-/* batch.c, for mg_backward (backward lock held), given b->full and b->adj: find the
-   nodes of b that the reached ones lead to, and record the parameters of their rows
-   with see_row(ctx, row) (MG_OK or MG_ENOMEM, which it returns; then
-   mg__batch_unreach: no gradient has changed); after the generic pass, backpropagate
-   through b with mg__batch_work(b) doubles of work; add the adjoints to the gradients
-   and reset b's scratch. */
+/* batch.c: the hooks of mg_backward (backward.c, backward lock held), over `reached`,
+   the list of batches it has reached from outside (linked by next_reached; only
+   batch.c reads or writes a batch's scratch fields):
+   - enter: c, a node of its batch, was reached from outside; the batch joins *reached.
+   - scratch_size: the doubles and flag bytes the next calls need, as one array each.
+   - reach_all (end of discovery, before any gradient changes): find the nodes the
+     reached ones lead to, and record the parameters of their rows with see_row(ctx,
+     row); MG_OK, or MG_ENOMEM as see_row returned it (then unreach_all: no gradient
+     has changed).
+   - backward_all (after the generic pass): backpropagate through the batches.
+   - finish_all: add the batches' adjoints to the gradients and reset their scratch. */
 typedef int (*mg__row_fn)(void *ctx, mg__row *row);
-int mg__batch_reach(mg__batch *b, mg__row_fn see_row, void *ctx);
-size_t mg__batch_work(const mg__batch *b);
-void mg__batch_backward(mg__batch *b, double *work);
-void mg__batch_finish(mg__batch *b);
-void mg__batch_unreach(mg__batch *b);
+void mg__batch_enter(mg__batch **reached, mg_node *c);
+void mg__batch_scratch_size(const mg__batch *reached, size_t *doubles, size_t *flags);
+int mg__batch_reach_all(mg__batch *reached, double *doubles, unsigned char *flags,
+                        mg__row_fn see_row, void *ctx);
+void mg__batch_backward_all(mg__batch *reached, double *doubles);
+void mg__batch_finish_all(mg__batch *reached);
+void mg__batch_unreach_all(mg__batch *reached);
 
 /* backward.c: frees the work arrays mg_backward keeps between calls (takes its lock) */
 void mg__backward_trim(void);

@@ -79,7 +79,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "mg_internal.h": ("mg__neuron_dz",),
     # gradient accumulation: setting aside, propagating, finishing, undoing
     "backward.c": ("append", "undo_discover", "propagate", "finish_leaves"),
-    "batch.c": ("tile_product", "backward_dense", "backward_nodes", "mg__batch_finish"),
+    "batch.c": ("tile_product", "backward_dense", "backward_nodes", "finish_batch"),
     # the optimizers' updates
     "optim.c": ("sgd_step", "adam_step", "mg_optimizer_step", "mg_optimizer_zero_grad"),
 }
@@ -490,10 +490,10 @@ _equivalent("batch.c", "backward_nodes", "used[j] = 1.0;", "used[j] = 2.0;",
 _equivalent("batch.c", "backward_nodes", "used[j] = 1.0;", "used[j] += 1.0;",
             "used[j] starts at 0 (the memset): adding 1 once or more makes it non-zero, "
             "as setting it to 1 does")
-_equivalent("batch.c", "mg__batch_finish",
+_equivalent("batch.c", "finish_batch",
             "for (size_t l = 0; l + 1 < b->nlevels; l++) {",
             "for (size_t l = 0; l + 1 <= b->nlevels; l++) {",
-            "the one more level is the top one, whose rows are never full (mg__batch_reach "
+            "the one more level is the top one, whose rows are never full (reach_batch "
             "clears their flags for the samples finish goes through): it adds nothing")
 
 
