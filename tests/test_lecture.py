@@ -9,6 +9,7 @@ lecture's own code is not copied here.
 from __future__ import annotations
 
 import copy
+import gc
 import pickle
 import weakref
 
@@ -244,6 +245,8 @@ def test_backward_through_a_deep_chain_built_by_hand_does_not_recurse():
         y = hand_mul(y, Value(1.0))
     y.backward()
     assert x.grad == 1.0
+    del x, y
+    gc.collect()   # the closures make each node a cycle: free them now, not in a later test
 
 
 # ---- numpy, reprs, copies -----------------------------------------------------------------------
