@@ -9,6 +9,7 @@ batch gives every node back in one C call.
 It reads like the list it replaces: one item per sample, a Tensor when the network has
 one output, else a list of its outputs (Tensors):
 
+```python
 >>> from pymicrograd import nn
 >>> model = nn.MLP(2, [3, 2], seed=0)
 >>> outs = model.forward_batch([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
@@ -18,6 +19,8 @@ one output, else a list of its outputs (Tensors):
 True
 >>> [len(row) for row in outs[1:]]
 [2, 2]
+
+```
 """
 
 from __future__ import annotations
