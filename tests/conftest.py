@@ -22,21 +22,16 @@ would put first on sys.path. Run ``pytest`` rather than ``python -m pytest`` to 
 installed copy from a checkout: ``-m`` puts the checkout first for pytest itself. The
 report header says which pymicrograd runs.
 
-``--without-torch`` is for CPythons with no CPU build of torch 2.13.0 at hand
-(.ci/wheels): a test module that imports torch is imported with a stand-in for it, so
-its tests that never touch torch still run, and each test that does touch it is
-skipped, visibly, at that point (a module that uses torch at import is skipped whole).
-The stand-in is seen only by the test modules: pymicrograd itself still finds no torch.
-Without the option a missing torch is an error, as it should be in every other run.
+``--without-torch`` skips, visibly, each test module that imports torch: for CPythons
+with no CPU build of torch 2.13.0 at hand (.ci/wheels). Without the option a missing
+torch is an error, as it should be in every other run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -59,7 +54,7 @@ settings.load_profile(HYPOTHESIS_PROFILE)
 def pytest_addoption(parser):
     """--without-torch: see the module docstring."""
     parser.addoption("--without-torch", action="store_true",
-                     help="run the tests that do not use torch; skip, visibly, those that do")
+                     help="skip the test modules that import torch (compare with PyTorch)")
 
 
 def pytest_report_header(config):
@@ -80,67 +75,16 @@ def _run_in_an_empty_folder(tmp_path_factory):
 
 
 _IMPORTS_TORCH = re.compile(r"^(import|from) torch\b", re.M)
-_TORCH_MODULES = ("torch", "torch.nn", "torch.nn.functional", "torch.testing")
 
 
-class _Missing:
-    """A name of the torch stand-in: calling it (or anything read from it) skips."""
-
-    def __init__(self, name):
-        self._name = name
-
-    def __getattr__(self, name):
-        if name.startswith("__"):   # introspection (hypothesis, pytest): a plain miss
-            raise AttributeError(name)
-        return _Missing(f"{self._name}.{name}")
-
-    def __call__(self, *args, **kwargs):
-        pytest.skip(f"needs {self._name}, and this run is --without-torch",
-                    allow_module_level=True)
-
-
-class _NoTorch(types.ModuleType):
-    """A stand-in for torch or one of its submodules: its names are `_Missing`.
-
-    Reading a name does not skip, so that ``from torch.testing import assert_close``
-    and a default argument ``dtype=torch.float64`` import; calling one does.
-    """
-
-    def __getattr__(self, name):
-        if name.startswith("__"):   # import machinery and introspection: a plain miss
-            raise AttributeError(name)
-        return _Missing(f"{self.__name__}.{name}")
-
-
-@contextlib.contextmanager
-def _torch_stand_in():
-    """sys.modules holds the stand-ins while a test module is imported, then as before."""
-    saved = {name: sys.modules.get(name) for name in _TORCH_MODULES}
-    stand_ins = {name: _NoTorch(name) for name in _TORCH_MODULES}
-    for name, module in stand_ins.items():   # `import torch.nn.functional as F` and
-        parent, _, child = name.rpartition(".")   # `from torch.testing import x` read
-        if parent:                                # these attributes
-            setattr(stand_ins[parent], child, module)
-    sys.modules.update(stand_ins)
-    try:
-        yield
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
-
-
-class _WithoutTorch(pytest.Module):
-    def _getobj(self):
-        with _torch_stand_in():
-            return super()._getobj()
+class _NeedsTorch(pytest.Module):
+    def collect(self):
+        pytest.skip(f"{self.path.name} imports torch, and this run is --without-torch")
 
 
 def pytest_pycollect_makemodule(module_path, parent):
-    """Under --without-torch, a module that imports torch gets the stand-in (see above)."""
+    """Under --without-torch, a module that imports torch is reported as skipped."""
     if parent.config.getoption("--without-torch") and _IMPORTS_TORCH.search(
             module_path.read_text(encoding="utf-8")):
-        return _WithoutTorch.from_parent(parent, path=module_path)
+        return _NeedsTorch.from_parent(parent, path=module_path)
     return None
