@@ -31,9 +31,8 @@ import pytest
 import test_edges
 import test_loss_extremes
 
-# test_edges and test_loss_extremes import torch: so does this module, so that under
-# --without-torch conftest imports it with its stand-in torch (it looks for this line),
-# and what touches torch is skipped, as in those modules.
+# test_edges and test_loss_extremes compare with torch: this module needs it as they
+# do, and conftest's --without-torch skips it with them (it looks for this import).
 import torch  # noqa: F401
 
 from pymicrograd import Tensor
