@@ -5,11 +5,11 @@
  * act(b + sum_i w_i x_i) whose children (mg_child) are the neuron's weights, the nodes
  * of the level below for the same sample, and its bias. Only the bookkeeping differs,
  * which per node costs more than the arithmetic: the nodes sit in one allocation (an
- * mg__batch, see mg_internal.h), store no edges (a node's children follow from its
- * place), and live and die together: each node counts its own references, the batch
- * counts its nodes that are held, and the batch is freed when that count reaches 0.
- * Making, backpropagating and freeing them are loops over flat arrays, as in a training
- * step written by hand.
+ * mg__batch, below), store no edges (a node's children follow from its place), and
+ * live and die together: each node counts its own references, the batch counts its
+ * nodes that are held, and the batch is freed when that count reaches 0. Making,
+ * backpropagating and freeing them are loops over flat arrays, as in a training step
+ * written by hand.
  *
  * Backward (called by backward.c, under its lock). A batch node stores no edges, so the
  * generic pass treats it as a leaf: nodes above it (a loss) add their adjoints to it.
@@ -32,6 +32,35 @@
 #include <string.h>
 
 #include "mg_internal.h"
+
+/* The nodes of one mg_mlp_forward_batch call, in one allocation. Level 0 holds the
+   inputs (leaves), level l >= 1 the neurons of the l-th layer: sample s, neuron j is
+   nodes[level[l].first + s * level[l].width + j]. A batch node stores no edges: its
+   children (mg_child) are its row's weights, the nodes of the level below for the same
+   sample, and its row's bias. Each node counts its own references; the batch counts
+   its held nodes and lives while any of them is held. */
+typedef struct {
+    size_t width, first;
+    mg_activation act;
+    mg__row **rows;               /* one per neuron, each holding a reference; NULL at 0 */
+} mg__level;
+
+struct mg__batch {
+    size_t held;                  /* its nodes with refs > 0 (graph lock): the batch is
+                                     freed when none is left */
+    size_t size;                  /* samples */
+    size_t nlevels;               /* layers + 1 */
+    size_t nnodes;
+    mg__level *level;
+    mg_node *nodes;
+    /* mg_backward scratch: */
+    mg__batch *next_reached;      /* the list of reached batches */
+    int reached;                  /* on that list */
+    size_t kmin, kmax;            /* the nodes reached from outside lie in nodes[kmin..kmax] */
+    size_t lo, hi;                /* ... and in samples lo..hi-1 */
+    unsigned char *full;          /* size * nlevels row flags */
+    double *adj;                  /* nnodes adjoints */
+};
 
 /* The node of sample s, neuron (or input) j at level l. */
 static mg_node *node_at(const mg__batch *b, size_t l, size_t s, size_t j)
@@ -83,16 +112,44 @@ static mg__batch *batch_alloc(mg_layer *const *layers, size_t nlayers, size_t si
 }
 
 /* *proto becomes a batch node of op `op` (value and gradient 0, held by nobody: refs
-   UINT32_MAX, see node.c), to copy into place with put_node. */
+   MG__UNHELD), to copy into place with put_node. */
 static void prototype(mg_node *proto, mg__batch *b, mg_op op)
 {
-    *proto = (mg_node){.u.batch = b, .refs = UINT32_MAX, .op = op};
+    *proto = (mg_node){.u.batch = b, .refs = MG__UNHELD, .op = op};
 }
 
 static void put_node(mg_node *at, const mg_node *proto, double value)
 {
     *at = *proto;
     at->value = value;
+}
+
+/* ---- lifetime ---------------------------------------------------------------------- */
+
+/* Makes a fully built batch live: its rows gain a reference each, and its nodes count
+   as live. The caller sets b->held and holds the graph lock. */
+static void adopt(mg__batch *b)
+{
+    for (size_t l = 1; l < b->nlevels; l++)
+        for (size_t j = 0; j < b->level[l].width; j++) b->level[l].rows[j]->refs++;
+    mg__nodes_born(b->nnodes);
+}
+
+/* node.c calls these two as a batch node's refs leaves or returns to MG__UNHELD. */
+void mg__batch_node_held(const mg_node *n) { n->u.batch->held++; }
+
+/* The batch's nodes hold no edges: only its rows keep other nodes (the parameters)
+   alive. */
+mg_node *mg__batch_node_dropped(const mg_node *n, mg_node *dead)
+{
+    mg__batch *b = n->u.batch;
+    if (--b->held != 0) return dead;
+    for (size_t l = 1; l < b->nlevels; l++)
+        for (size_t j = 0; j < b->level[l].width; j++)
+            dead = mg__row_drop(b->level[l].rows[j], dead);
+    mg__nodes_died(b->nnodes);
+    mg__free(b);
+    return dead;
 }
 
 /* ---- the dense kernels --------------------------------------------------------------
@@ -258,7 +315,7 @@ int mg_mlp_forward_batch(mg_layer *const *layers, size_t nlayers, const double *
     }
     b->held = batch * nout;
     mg__graph_lock();
-    mg__adopt_batch(b);
+    adopt(b);
     mg__graph_unlock();
     return MG_OK;
 }

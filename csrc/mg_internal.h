@@ -10,6 +10,8 @@
 #include "mg.h"
 #include "mg_nn.h"
 
+/* The nodes of one mg_mlp_forward_batch call, in one block: private to batch.c, which
+   the rest of the core reaches through the mg__batch_* hooks below. */
 typedef struct mg__batch mg__batch;
 
 /* --8<-- [start:node] */
@@ -25,7 +27,7 @@ struct mg_node {
     } u;
     uint32_t refs;                /* references: holders plus parents' edges (graph lock);
                                      a batch node counts those from outside its batch,
-                                     and has UINT32_MAX when it has none (node.c) */
+                                     and has MG__UNHELD when it has none (node.c) */
     uint32_t pending;             /* mg_backward scratch: parent edges not yet done */
     uint32_t index;               /* mg_backward scratch: position in its node list */
     uint32_t op : 8;              /* an mg_op */
@@ -67,35 +69,6 @@ static inline mg__row *mg__row_of(const mg_node *n)
     return (mg__row *)(void *)n->child[n->nchild];
 }
 
-/* The nodes of one mg_mlp_forward_batch call, in one allocation (batch.c). Level 0
-   holds the inputs (leaves), level l >= 1 the neurons of the l-th layer: sample s,
-   neuron j is nodes[level[l].first + s * level[l].width + j]. A batch node stores no
-   edges: its children (mg_child) are its row's weights, the nodes of the level below
-   for the same sample, and its row's bias. Each node counts its own references; the
-   batch counts its held nodes and lives while any of them is held. */
-typedef struct mg__level {
-    size_t width, first;
-    mg_activation act;
-    mg__row **rows;               /* one per neuron, each holding a reference; NULL at 0 */
-} mg__level;
-
-struct mg__batch {
-    size_t held;                  /* its nodes with refs > 0 (graph lock): the batch is
-                                     freed when none is left */
-    size_t size;                  /* samples */
-    size_t nlevels;               /* layers + 1 */
-    size_t nnodes;
-    mg__level *level;
-    mg_node *nodes;
-    /* mg_backward scratch: */
-    mg__batch *next_reached;      /* the list of reached batches */
-    int reached;                  /* on that list */
-    size_t kmin, kmax;            /* the nodes reached from outside lie in nodes[kmin..kmax] */
-    size_t lo, hi;                /* ... and in samples lo..hi-1 (batch.c) */
-    unsigned char *full;          /* size * nlevels row flags (batch.c) */
-    double *adj;                  /* nnodes adjoints (batch.c) */
-};
-
 /* A dense layer (mg_nn.h): one row per neuron, each holding a reference. */
 struct mg_layer {
     size_t nin, nout;
@@ -136,12 +109,31 @@ void mg__graph_lock(void);      /* guards every node's refs and the live count *
 void mg__graph_unlock(void);
 void mg__adopt(mg_node *n);     /* graph lock held: n's operands gain their edges */
 void mg__row_release(mg__row *row);   /* drops one reference (takes the graph lock) */
+/* Graph lock held: drops one reference to row; the nodes that die of it (its
+   parameters, when it was the last) join the list `dead`, which free_dead in node.c
+   then frees. Returns the list. */
+mg_node *mg__row_drop(mg__row *row, mg_node *dead);
+/* Graph lock held: n nodes that store no edges (a batch's) became live, or died. */
+void mg__nodes_born(size_t n);
+void mg__nodes_died(size_t n);
 mg_node *mg__new_node(mg_op op, double value, mg_node *a, mg_node *b, double constant);
 void *mg__malloc(size_t size);
 void *mg__realloc(void *p, size_t size);
 void mg__free(void *p);
 
-void mg__adopt_batch(mg__batch *b);  /* graph lock held: b's nodes become live */
+/* A batch node that nobody holds: refs is MG__UNHELD, so that the increment of ref()
+   in node.c that wraps it to 0 is the sign that it has just been taken hold of. */
+#define MG__UNHELD UINT32_MAX
+
+/* batch.c: a batch's lifetime, for node.c (graph lock held). A batch counts its nodes
+   that are held (refs from outside it: node.c counts them in refs, from 1 up, or
+   MG__UNHELD) and lives while any of them is:
+   - node_held: n, a batch node, has just gained its first reference;
+   - node_dropped: n has just lost its last one. When it was the batch's last held
+     node, the batch is freed, and what only its rows kept alive joins `dead` (as
+     mg__row_drop). Returns the list. */
+void mg__batch_node_held(const mg_node *n);
+mg_node *mg__batch_node_dropped(const mg_node *n, mg_node *dead);
 
 /* batch.c: a batch node's children, computed from its place in the batch */
 size_t mg__batch_child_count(const mg_node *n);

@@ -164,7 +164,7 @@ mg_node *mg__alloc_neuron(mg_op op, double value, uint32_t nchild, mg__row *row)
 }
 
 /* Adds a reference to c. Graph lock held.
-   A batch node that nobody holds has refs UINT32_MAX (see mg_internal.h), so that an
+   A batch node that nobody holds has refs MG__UNHELD (UINT32_MAX), so that an
    increment wrapping to 0 is the one sign, on this path taken for every edge, that a
    batch node has just been taken hold of: its count becomes 1 and its batch holds one
    more node. An ordinary node's count never wraps (mg_retain refuses the reference
@@ -173,7 +173,7 @@ static void ref(mg_node *c)
 {
     if (++c->refs == 0) {
         c->refs = 1;
-        c->u.batch->held++;
+        mg__batch_node_held(c);
     }
 }
 
@@ -186,36 +186,19 @@ void mg__adopt(mg_node *n)
     live_nodes++;
 }
 
-/* Makes a fully built batch live: its rows gain a reference each, and its nodes
-   count as live. The caller sets b->held and holds the graph lock. */
-void mg__adopt_batch(mg__batch *b)
-{
-    for (size_t l = 1; l < b->nlevels; l++)
-        for (size_t j = 0; j < b->level[l].width; j++) b->level[l].rows[j]->refs++;
-    live_nodes += b->nnodes;
-}
-
-static mg_node *drop_row(mg__row *row, mg_node *dead);
-
-/* Frees a batch whose last reference went: its nodes hold no edges, only its rows
-   keep other nodes (the parameters) alive. Graph lock held. */
-static mg_node *free_batch(mg__batch *b, mg_node *dead)
-{
-    for (size_t l = 1; l < b->nlevels; l++)
-        for (size_t j = 0; j < b->level[l].width; j++) dead = drop_row(b->level[l].rows[j], dead);
-    live_nodes -= b->nnodes;
-    mg__free(b);
-    return dead;
-}
+/* A batch's nodes (batch.c): counted here, their edges are the batch's business. */
+void mg__nodes_born(size_t n) { live_nodes += n; }
+void mg__nodes_died(size_t n) { live_nodes -= n; }
 
 /* Drops a reference to the node c, queueing it on `dead` if it was the last. A batch
-   node stays until its batch has no node held, and then the batch is freed at once. */
+   node stays until its batch has no node held, and then the batch is freed at once
+   (batch.c). */
 static mg_node *drop(mg_node *c, mg_node *dead)
 {
     if (--c->refs == 0) {
         if (mg__in_batch(c)) {
-            c->refs = UINT32_MAX;   /* held by nobody again */
-            if (--c->u.batch->held == 0) dead = free_batch(c->u.batch, dead);
+            c->refs = MG__UNHELD;   /* held by nobody again */
+            dead = mg__batch_node_dropped(c, dead);
         } else {
             c->u.next_dead = dead;
             dead = c;
@@ -234,6 +217,10 @@ static mg_node *drop_row(mg__row *row, mg_node *dead)
     }
     return dead;
 }
+
+/* drop_row for batch.c, which frees a batch's rows (static drop_row stays inlinable
+   into free_dead). */
+mg_node *mg__row_drop(mg__row *row, mg_node *dead) { return drop_row(row, dead); }
 
 /* A node of up to two operands (a, then b; NULL where absent). */
 mg_node *mg__new_node(mg_op op, double value, mg_node *a, mg_node *b, double constant)
@@ -257,7 +244,7 @@ mg_node *mg_retain(mg_node *n)
     mg__graph_lock();
     /* Parents alone cannot overflow the count (2^32 edges would need 32 GB of child
        pointers), but a caller's retains can: refuse the one that would. */
-    int ok = n->refs != (mg__in_batch(n) ? UINT32_MAX - 1 : UINT32_MAX);
+    int ok = n->refs != (mg__in_batch(n) ? MG__UNHELD - 1 : UINT32_MAX);
     if (ok) ref(n);
     mg__graph_unlock();
     return ok ? n : NULL;
