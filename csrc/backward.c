@@ -4,8 +4,9 @@
  *    stack). Every reachable node's gradient moves aside (`saved`), so that `grad`
  *    can hold this call's adjoint, starting from 0. For inner nodes, count the edges
  *    from reachable parents that point at them (`pending`). Leaves pass nothing on,
- *    so they need no count and no turn; a layer neuron's weights (its mg__row) are
- *    leaves found through the row rather than through an edge each.
+ *    so they need no count and no turn, only a mark (`seen`); a layer neuron's
+ *    weights (its mg__row) are leaves found through the row rather than through an
+ *    edge each.
  * 2. Propagate (Kahn's algorithm): the root's adjoint is 1. An inner node whose
  *    parents have all passed their share down holds its final adjoint: it applies its
  *    op's local derivative to its operands, and its gradient becomes saved + adjoint.
@@ -19,8 +20,9 @@
  * reaches then finds its own reached nodes and parameters (end of step 1, before any
  * gradient changes) and backpropagates through them, level by level (after step 2).
  *
- * `pending`, `index`, a row's `seen` and the temporary adjoints live in nodes that
- * graphs may share, so backward passes run one at a time (a process-wide lock).
+ * `pending` (or `seen`), `index`, a row's `seen` and the temporary adjoints live in
+ * nodes that graphs may share, so backward passes run one at a time (a process-wide
+ * lock).
  */
 #include "mg_internal.h"
 #include "mg_lock.h"
@@ -96,16 +98,17 @@ static inline int append(node_list *l, mg_node *n)
 static int first_leaf(reachable *r, mg_node *c)
 {
     if (append(&r->leaves, c) != MG_OK) return MG_ENOMEM;
-    c->pending = 1;
+    c->seen = 1;
     if (mg__in_batch(c)) mg__batch_enter(&r->batches, c);
     return MG_OK;
 }
 
-/* An edge from a discovered node to c (small, to be inlined into the walk). For a
-   leaf or a batch node, `pending` only says "seen". */
+/* An edge from a discovered node to c (small, to be inlined into the walk). A node
+   without stored edges is only marked seen; one with edges counts its parents' edges
+   in `pending` (the same field: mg_internal.h). */
 static inline int see(reachable *r, mg_node *c)
 {
-    if (c->nchild == 0) return c->pending ? MG_OK : first_leaf(r, c);
+    if (c->nchild == 0) return c->seen ? MG_OK : first_leaf(r, c);
     if (c->pending == 0 && append(&r->inner, c) != MG_OK) return MG_ENOMEM;
     c->pending++;
     return MG_OK;
@@ -133,7 +136,7 @@ static void undo_discover(reachable *r)
     }
     for (size_t i = 0; i < r->leaves.len; i++) {
         r->leaves.nodes[i]->grad = r->leaves.saved[i];
-        r->leaves.nodes[i]->pending = 0;
+        r->leaves.nodes[i]->seen = 0;
     }
 }
 
@@ -217,7 +220,7 @@ static void finish_leaves(reachable *r)
     for (size_t i = 0; i < r->leaves.len; i++) {
         mg_node *leaf = r->leaves.nodes[i];
         leaf->grad += r->leaves.saved[i];
-        leaf->pending = 0;
+        leaf->seen = 0;
     }
 }
 

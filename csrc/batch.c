@@ -17,17 +17,18 @@
  *   reach      (end of discovery, before any gradient changes) level by level from the
  *              top: a node is reached if the generic pass reached it, or if a reached
  *              node of the level above belongs to the same sample (a neuron reads every
- *              node of the level below), which makes the whole row of that sample
- *              "full". The parameters of the rows in use are recorded with the generic
- *              pass's leaves, which sets their gradients aside.
+ *              node of the level below), which makes that sample's whole slice of
+ *              the level "full" (a slice: the nodes of one sample at one level). The
+ *              parameters of the rows in use are recorded with the generic pass's
+ *              leaves, which sets their gradients aside.
  *   backward   (after the generic propagation) level by level from the top, each
  *              reached node with adjoint g passes dz = g * act'(z) on: dz * w_i to
  *              input i, dz * x_i to weight i, dz to the bias, as mg__neuron_backward
  *              does for a neuron node. Adjoints within the batch gather in an array of
  *              its own (b->adj), so its nodes' gradients need no setting aside. When
- *              each reached row is reached whole (a loss over whole outputs), a level
+ *              each reached slice is reached whole (a loss over whole outputs), a level
  *              is three dense products (backward_dense); otherwise node by node.
- *   finish     each node of a full row adds its adjoint to its gradient.
+ *   finish     each node of a full slice adds its adjoint to its gradient.
  */
 #include <string.h>
 
@@ -58,7 +59,7 @@ struct mg__batch {
     int reached;                  /* on that list */
     size_t kmin, kmax;            /* the nodes reached from outside lie in nodes[kmin..kmax] */
     size_t lo, hi;                /* ... and in samples lo..hi-1 */
-    unsigned char *full;          /* size * nlevels row flags */
+    unsigned char *full;          /* size * nlevels slice flags */
     double *adj;                  /* nnodes adjoints */
 };
 
@@ -155,15 +156,15 @@ mg_node *mg__batch_node_dropped(const mg_node *n, mg_node *dead)
 /* ---- the dense kernels --------------------------------------------------------------
 
    A layer over a batch is three small matrix products: z = W x (forward), dW = dz x
-   and dx = dz W (backward). Each is computed in tiles of ROWS x COLS sums, held in
-   registers while one loop runs over the shared dimension, which compilers turn into
-   vector instructions. Every sum still adds its terms one at a time in the order of
-   the scalar graph (a neuron's: b, then w_0 x_0, w_1 x_1, ...; a weight's adjoint:
-   sample by sample; an input's: neuron by neuron), each product rounded before it is
-   added (no fused multiply-add: the build passes -ffp-contract=off), so the values
-   are the same to the bit. Matrices are padded with zeros to whole tiles; the padded
-   sums are computed and dropped. */
-enum { ROWS = 4, COLS = 8 };   /* 8 AVX2 registers of sums (SSE2: 16) */
+   and dx = dz W (backward). Each is computed in tiles of TILE_M x TILE_N sums (an
+   m x n block of the product), held in registers while one loop runs over the shared
+   dimension, which compilers turn into vector instructions. Every sum still adds its
+   terms one at a time in the order of the scalar graph (a neuron's: b, then w_0 x_0,
+   w_1 x_1, ...; a weight's adjoint: sample by sample; an input's: neuron by neuron),
+   each product rounded before it is added (no fused multiply-add: the build passes
+   -ffp-contract=off), so the values are the same to the bit. Matrices are padded with
+   zeros to whole tiles; the padded sums are computed and dropped. */
+enum { TILE_M = 4, TILE_N = 8 };   /* 8 AVX2 registers of sums (SSE2: 16) */
 
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
@@ -171,13 +172,14 @@ static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
    (a neuron's nin inputs, then its bias, padded) or ld_out (nout, padded). */
 typedef struct {
     double *wt;    /* forward: the weights input by input, biases last: (nin + 1) x ld_out */
-    double *xt;    /* forward: ROWS samples' inputs, input by input: nin x ROWS */
+    double *xt;    /* forward: TILE_M samples' inputs, input by input: nin x TILE_M */
     double *w;     /* backward: the weights neuron by neuron, bias last: nout x ld_in */
     double *dw;    /* backward: their adjoints: nout x ld_in */
-    double *x;     /* backward: the reached samples' inputs and a 1: rows x ld_in */
-    double *dz;    /* backward: the reached samples' dz: rows x ld_out */
-    double *dzt;   /* backward: the same, neuron by neuron: nout x rows */
-    size_t ld_in, ld_out, rows;
+    double *x;     /* backward: the reached samples' inputs and a 1: ld_samples x ld_in */
+    double *dz;    /* backward: the reached samples' dz: ld_samples x ld_out */
+    double *dzt;   /* backward: the same, neuron by neuron: nout x ld_samples */
+    size_t ld_in, ld_out;
+    size_t ld_samples;   /* backward: the samples, padded to whole tiles */
 } level_work;
 
 /* The one place that sizes and carves level l's work, for up to `samples` samples in
@@ -186,12 +188,12 @@ static size_t layout(const mg__batch *b, size_t l, size_t samples, double *base,
                      level_work *lw)
 {
     size_t nin = b->level[l - 1].width, nout = b->level[l].width;
-    lw->ld_in = round_up(nin + 1, COLS);    /* COLS is a multiple of ROWS: these pad */
-    lw->ld_out = round_up(nout, COLS);      /* to whole tiles of either */
-    lw->rows = round_up(samples, ROWS);
-    size_t size[7] = {(nin + 1) * lw->ld_out, nin * ROWS, nout * lw->ld_in,
-                      nout * lw->ld_in, lw->rows * lw->ld_in, lw->rows * lw->ld_out,
-                      nout * lw->rows};
+    lw->ld_in = round_up(nin + 1, TILE_N);   /* TILE_N is a multiple of TILE_M: these */
+    lw->ld_out = round_up(nout, TILE_N);     /* pad to whole tiles of either */
+    lw->ld_samples = round_up(samples, TILE_M);
+    size_t lds = lw->ld_samples;
+    size_t size[7] = {(nin + 1) * lw->ld_out, nin * TILE_M, nout * lw->ld_in,
+                      nout * lw->ld_in, lds * lw->ld_in, lds * lw->ld_out, nout * lds};
     double **part[7] = {&lw->wt, &lw->xt, &lw->w, &lw->dw, &lw->x, &lw->dz, &lw->dzt};
     size_t used = 0;
     for (int k = 0; k < 7; k++) {
@@ -227,8 +229,8 @@ static size_t work_size(const mg__batch *b, size_t samples)
 #endif
 
 /* GCC and Clang unroll the tile's loops completely when told to, also at -O2, and
-   then keep its ROWS x COLS sums in registers (otherwise each sum goes through memory
-   at every k). */
+   then keep its TILE_M x TILE_N sums in registers (otherwise each sum goes through
+   memory at every k). */
 #if defined(__GNUC__)
 #define MG_UNROLL _Pragma("GCC unroll 8")
 #else
@@ -237,24 +239,24 @@ static size_t work_size(const mg__batch *b, size_t samples)
 
 /* acc[r][q] += a[k][r] * c[k][q] for k = 0, 1, ..., n - 1 in order (a and c row-major
    with leading dimensions lda and ldc): one tile of a product over k. */
-MG_KERNEL static void tile_product(double acc[ROWS][COLS], const double *a, size_t lda,
-                                   const double *c, size_t ldc, size_t n)
+MG_KERNEL static void tile_product(double acc[TILE_M][TILE_N], const double *a,
+                                   size_t lda, const double *c, size_t ldc, size_t n)
 {
-    double t[ROWS][COLS];   /* a local copy, which the compiler keeps in registers */
+    double t[TILE_M][TILE_N];   /* a local copy, which the compiler keeps in registers */
     memcpy(t, acc, sizeof t);
     for (size_t k = 0; k < n; k++) {
         const double *ak = a + k * lda, *ck = c + k * ldc;
         MG_UNROLL
-        for (int r = 0; r < ROWS; r++)
+        for (int r = 0; r < TILE_M; r++)
             MG_UNROLL
-            for (int q = 0; q < COLS; q++) t[r][q] += ak[r] * ck[q];
+            for (int q = 0; q < TILE_N; q++) t[r][q] += ak[r] * ck[q];
     }
     memcpy(acc, t, sizeof t);
 }
 
 /* ---- forward: out = act(b + sum_i w_i x_i), summed from b as neuron nodes do ------- */
 
-/* Level l for every sample, in tiles of ROWS samples x COLS neurons. */
+/* Level l for every sample, in tiles of TILE_M samples x TILE_N neurons. */
 static void forward_level(mg__batch *b, size_t l, double *work)
 {
     const mg__level *lev = &b->level[l];
@@ -270,20 +272,20 @@ static void forward_level(mg__batch *b, size_t l, double *work)
     mg_activation act = lev->act;
     mg_node proto;
     prototype(&proto, b, (mg_op)(MG_OP_NEURON_LINEAR + act));
-    for (size_t s0 = 0; s0 < b->size; s0 += ROWS) {
-        size_t ns = b->size - s0 < ROWS ? b->size - s0 : ROWS;
-        for (size_t r = 0; r < ROWS; r++) {
+    for (size_t s0 = 0; s0 < b->size; s0 += TILE_M) {
+        size_t ns = b->size - s0 < TILE_M ? b->size - s0 : TILE_M;
+        for (size_t r = 0; r < TILE_M; r++) {
             const mg_node *in = r < ns ? node_at(b, l - 1, s0 + r, 0) : NULL;
-            for (size_t i = 0; i < nin; i++) lw.xt[i * ROWS + r] = in ? in[i].value : 0.0;
+            for (size_t i = 0; i < nin; i++) lw.xt[i * TILE_M + r] = in ? in[i].value : 0.0;
         }
-        for (size_t j0 = 0; j0 < nout; j0 += COLS) {
-            double z[ROWS][COLS];
-            for (int r = 0; r < ROWS; r++)
-                for (int q = 0; q < COLS; q++) z[r][q] = bias[j0 + (size_t)q];
-            tile_product(z, lw.xt, ROWS, lw.wt + j0, ld, nin);
+        for (size_t j0 = 0; j0 < nout; j0 += TILE_N) {
+            double z[TILE_M][TILE_N];
+            for (int r = 0; r < TILE_M; r++)
+                for (int q = 0; q < TILE_N; q++) z[r][q] = bias[j0 + (size_t)q];
+            tile_product(z, lw.xt, TILE_M, lw.wt + j0, ld, nin);
             for (size_t r = 0; r < ns; r++) {
                 mg_node *out = node_at(b, l, s0 + r, 0);
-                for (size_t q = 0; q < COLS && j0 + q < nout; q++)
+                for (size_t q = 0; q < TILE_N && j0 + q < nout; q++)
                     put_node(&out[j0 + q], &proto, mg__activate(act, z[r][q]));
             }
         }
@@ -373,11 +375,11 @@ void mg__batch_node_backward(const mg_node *n, double g)
 
 /* ---- backward ---------------------------------------------------------------------- */
 
-/* Row (l, s), the nodes of sample s at level l, is full when a reached node of level
+/* Slice (l, s), the nodes of sample s at level l, is full when a reached node of level
    l + 1 reads it: then every node in it is reached, and its adjoints from the level
    above gather in b->adj (index: the node's). Otherwise only the nodes the generic
-   pass reached are (pending != 0); their adjoints from outside the batch are in grad,
-   set aside by the generic pass, which also finishes them. */
+   pass reached are (those it marked seen); their adjoints from outside the batch are
+   in grad, set aside by the generic pass, which also finishes them. */
 static int full(const mg__batch *b, size_t l, size_t s) { return b->full[l * b->size + s]; }
 
 /* The samples lo..hi-1 that hold every node reached from outside (nodes kmin..kmax):
@@ -413,13 +415,13 @@ static int reach_batch(mg__batch *b, mg__row_fn see_row, void *ctx)
             int reached = full(b, l, s);
             any_full |= reached;
             const mg_node *out = node_at(b, l, s, 0);
-            for (size_t j = 0; !reached && j < lev->width; j++) reached = out[j].pending != 0;
+            for (size_t j = 0; !reached && j < lev->width; j++) reached = out[j].seen;
             b->full[(l - 1) * b->size + s] = (unsigned char)reached;
         }
         /* the parameters of every row, or of the rows of the nodes reached one by one */
         for (size_t j = 0; j < lev->width; j++) {
             int used = any_full;
-            for (size_t s = b->lo; !used && s < b->hi; s++) used = node_at(b, l, s, j)->pending != 0;
+            for (size_t s = b->lo; !used && s < b->hi; s++) used = node_at(b, l, s, j)->seen;
             if (used && see_row(ctx, lev->rows[j]) != MG_OK) return MG_ENOMEM;
         }
     }
@@ -431,30 +433,29 @@ static int reach_batch(mg__batch *b, mg__row_fn see_row, void *ctx)
    batch (in grad, if the generic pass reached it). */
 static double adjoint(const mg__batch *b, const mg_node *n)
 {
-    return b->adj[n - b->nodes] + (n->pending ? n->grad : 0.0);
+    return b->adj[n - b->nodes] + (n->seen ? n->grad : 0.0);
 }
 
-/* Sample s's row of level l is reached: all of it (full), or a node of it by the
-   generic pass. */
-static int row_reached(const mg__batch *b, size_t l, size_t s)
+/* Slice (l, s) is reached: all of it (full), or a node of it by the generic pass. */
+static int slice_reached(const mg__batch *b, size_t l, size_t s)
 {
     if (full(b, l, s)) return 1;
     const mg_node *out = node_at(b, l, s, 0);
     for (size_t j = 0; j < b->level[l].width; j++)
-        if (out[j].pending) return 1;
+        if (out[j].seen) return 1;
     return 0;
 }
 
-/* 1 when every reached row of level l is reached whole (each node: full row, or
+/* 1 when every reached slice of level l is reached whole (each node: full slice, or
    reached by the generic pass), so that backward_dense applies. */
-static int whole_rows(const mg__batch *b, size_t l)
+static int whole_slices(const mg__batch *b, size_t l)
 {
     size_t nout = b->level[l].width;
     for (size_t s = b->lo; s < b->hi; s++) {
         if (full(b, l, s)) continue;
         const mg_node *out = node_at(b, l, s, 0);
         size_t reached = 0;
-        for (size_t j = 0; j < nout; j++) reached += out[j].pending != 0;
+        for (size_t j = 0; j < nout; j++) reached += out[j].seen;
         if (reached != 0 && reached != nout) return 0;
     }
     return 1;
@@ -480,7 +481,7 @@ static void add_to_params(const mg__level *lev, size_t nin, const level_work *lw
     }
 }
 
-/* Level l's reached rows (all reached whole: whole_rows) pass their adjoints on as
+/* Level l's reached slices (all reached whole: whole_slices) pass their adjoints on as
    three dense products over the n reached samples: dz; dW = dz^T [x 1] (the bias as
    the weight of an input 1), summed sample by sample; dx = dz W, summed neuron by
    neuron into the adjoints of the level below. */
@@ -492,7 +493,7 @@ static void backward_dense(mg__batch *b, size_t l, double *work)
     layout(b, l, b->hi - b->lo, work, &lw);
     size_t ldi = lw.ld_in, ldo = lw.ld_out, n = 0;
     for (size_t s = b->lo; s < b->hi; s++) {
-        if (!row_reached(b, l, s)) continue;
+        if (!slice_reached(b, l, s)) continue;
         const mg_node *in = node_at(b, l - 1, s, 0), *out = node_at(b, l, s, 0);
         double *x = lw.x + n * ldi, *dz = lw.dz + n * ldo;
         for (size_t i = 0; i < nin; i++) x[i] = in[i].value;
@@ -504,36 +505,37 @@ static void backward_dense(mg__batch *b, size_t l, double *work)
         n++;
     }
     if (n == 0) return;
-    for (size_t j0 = 0; j0 < nout; j0 += ROWS)
-        for (size_t i0 = 0; i0 <= nin; i0 += COLS) {
-            double acc[ROWS][COLS] = {{0.0}};
+    for (size_t j0 = 0; j0 < nout; j0 += TILE_M)
+        for (size_t i0 = 0; i0 <= nin; i0 += TILE_N) {
+            double acc[TILE_M][TILE_N] = {{0.0}};
             tile_product(acc, lw.dz + j0, ldo, lw.x + i0, ldi, n);
-            for (size_t r = 0; r < ROWS && j0 + r < nout; r++)
-                for (size_t q = 0; q < COLS; q++) lw.dw[(j0 + r) * ldi + i0 + q] = acc[r][q];
+            for (size_t r = 0; r < TILE_M && j0 + r < nout; r++)
+                for (size_t q = 0; q < TILE_N; q++) lw.dw[(j0 + r) * ldi + i0 + q] = acc[r][q];
         }
     load_weights(lev, nin, &lw);
     add_to_params(lev, nin, &lw, NULL);
     /* dz neuron by neuron, zeros for the padding samples */
+    size_t lds = lw.ld_samples;
     for (size_t j = 0; j < nout; j++)
-        for (size_t t = 0; t < lw.rows; t++) lw.dzt[j * lw.rows + t] = t < n ? lw.dz[t * ldo + j] : 0.0;
+        for (size_t t = 0; t < lds; t++) lw.dzt[j * lds + t] = t < n ? lw.dz[t * ldo + j] : 0.0;
     size_t s = b->lo;
-    for (size_t t0 = 0; t0 < n; t0 += ROWS) {
-        size_t row[ROWS], nrow = 0;   /* reached samples t0.. t0 + ROWS - 1 */
-        for (; nrow < ROWS && s < b->hi; s++)
-            if (row_reached(b, l, s)) row[nrow++] = s;
-        for (size_t i0 = 0; i0 < nin; i0 += COLS) {
-            double acc[ROWS][COLS] = {{0.0}};
-            tile_product(acc, lw.dzt + t0, lw.rows, lw.w + i0, ldi, nout);
-            for (size_t r = 0; r < nrow; r++) {
-                double *gx = b->adj + below->first + row[r] * nin;
-                for (size_t q = 0; q < COLS && i0 + q < nin; q++) gx[i0 + q] += acc[r][q];
+    for (size_t t0 = 0; t0 < n; t0 += TILE_M) {
+        size_t sample[TILE_M], nsample = 0;   /* reached samples t0.. t0 + TILE_M - 1 */
+        for (; nsample < TILE_M && s < b->hi; s++)
+            if (slice_reached(b, l, s)) sample[nsample++] = s;
+        for (size_t i0 = 0; i0 < nin; i0 += TILE_N) {
+            double acc[TILE_M][TILE_N] = {{0.0}};
+            tile_product(acc, lw.dzt + t0, lds, lw.w + i0, ldi, nout);
+            for (size_t r = 0; r < nsample; r++) {
+                double *gx = b->adj + below->first + sample[r] * nin;
+                for (size_t q = 0; q < TILE_N && i0 + q < nin; q++) gx[i0 + q] += acc[r][q];
             }
         }
     }
 }
 
 /* Level l's reached nodes pass their adjoints on one by one: the general case, where
-   a row may be reached in part (a backward from some of a sample's nodes). */
+   a slice may be reached in part (a backward from some of a sample's nodes). */
 static void backward_nodes(mg__batch *b, size_t l, double *work)
 {
     const mg__level *lev = &b->level[l], *below = &b->level[l - 1];
@@ -548,9 +550,9 @@ static void backward_nodes(mg__batch *b, size_t l, double *work)
     for (size_t s = b->lo; s < b->hi; s++) {
         const mg_node *out = node_at(b, l, s, 0), *in = node_at(b, l - 1, s, 0);
         double *gx = b->adj + below->first + s * nin;   /* the inputs' adjoints */
-        int row_full = full(b, l, s), loaded = 0;
+        int slice_full = full(b, l, s), loaded = 0;
         for (size_t j = 0; j < nout; j++) {
-            if (!row_full && !out[j].pending) continue;
+            if (!slice_full && !out[j].seen) continue;
             double dz = mg__neuron_dz((mg_op)out[j].op, out[j].value, adjoint(b, &out[j]));
             used[j] = 1.0;
             if (!loaded) {
@@ -572,7 +574,7 @@ static void backward_nodes(mg__batch *b, size_t l, double *work)
 static void backward_batch(mg__batch *b, double *work)
 {
     for (size_t l = b->nlevels - 1; l > 0; l--) {
-        if (whole_rows(b, l))
+        if (whole_slices(b, l))
             backward_dense(b, l, work);
         else
             backward_nodes(b, l, work);
@@ -586,7 +588,7 @@ static void unreach_batch(mg__batch *b)
     b->reached = 0;
 }
 
-/* The adjoints from the level above join the gradients of full rows (a node the
+/* The adjoints from the level above join the gradients of full slices (a node the
    generic pass recorded holds its other adjoint in grad, and is finished by it). */
 static void finish_batch(mg__batch *b)
 {
@@ -594,9 +596,9 @@ static void finish_batch(mg__batch *b)
         size_t width = b->level[l].width;
         for (size_t s = b->lo; s < b->hi; s++) {
             if (!full(b, l, s)) continue;
-            mg_node *row = node_at(b, l, s, 0);
+            mg_node *slice = node_at(b, l, s, 0);
             const double *adj = b->adj + b->level[l].first + s * width;
-            for (size_t j = 0; j < width; j++) row[j].grad += adj[j];
+            for (size_t j = 0; j < width; j++) slice[j].grad += adj[j];
         }
     }
     unreach_batch(b);
@@ -621,7 +623,8 @@ void mg__batch_enter(mg__batch **reached, mg_node *c)
 }
 
 /* The scratch, laid out here only: `doubles` is one work array (the largest any
-   batch's level needs), then each batch's adjoints; `flags` is each batch's row flags. */
+   batch's level needs), then each batch's adjoints; `flags` is each batch's slice
+   flags. */
 static size_t shared_work(const mg__batch *reached)
 {
     size_t most = 0;

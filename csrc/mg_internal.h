@@ -28,7 +28,10 @@ struct mg_node {
     uint32_t refs;                /* references: holders plus parents' edges (graph lock);
                                      a batch node counts those from outside its batch,
                                      and has MG__UNHELD when it has none (node.c) */
-    uint32_t pending;             /* mg_backward scratch: parent edges not yet done */
+    union {                       /* mg_backward scratch, by the node's kind: */
+        uint32_t pending;         /* with stored edges: parent edges not yet done */
+        uint32_t seen;            /* without (a leaf, a batch node): 1 once discovered */
+    };
     uint32_t index;               /* mg_backward scratch: position in its node list */
     uint32_t op : 8;              /* an mg_op */
     uint32_t nchild : 24;         /* number of operands, at most MG_MAX_CHILDREN */

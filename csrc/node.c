@@ -143,7 +143,7 @@ static mg_node *alloc_node(mg_op op, double value, uint32_t nchild, uint32_t ext
     n->grad = 0.0;
     n->u.constant = 0.0;
     n->refs = 1;
-    n->pending = 0;
+    n->pending = 0;   /* and so `seen`, the same field */
     n->index = 0;
     n->op = op;
     n->nchild = nchild;
