@@ -81,12 +81,18 @@ def link_args() -> list[str]:
 
 PUBLIC_HEADERS = ["mg.h", "mg_nn.h"]  # what Python sees of the core, in include order
 
+# Tensor's C half (pymicrograd/_tensor.c: it says why), compiled beside the core; _core.py
+# calls this once to get its type.
+TENSOR_C = "pymicrograd/_tensor.c"
+TENSOR_INSTALL = "int mg__py_install(void *namespace_dict);"
+
 ffibuilder = FFI()
-ffibuilder.cdef("\n".join(cdef_from_header((CSRC / h).read_text()) for h in PUBLIC_HEADERS))
+ffibuilder.cdef("\n".join(cdef_from_header((CSRC / h).read_text()) for h in PUBLIC_HEADERS)
+                + "\n" + TENSOR_INSTALL)
 ffibuilder.set_source(
     "pymicrograd._C",
-    "".join(f'#include "{h}"\n' for h in PUBLIC_HEADERS),
-    sources=[str((CSRC / name).relative_to(HERE)) for name in SOURCES],
+    "".join(f'#include "{h}"\n' for h in PUBLIC_HEADERS) + TENSOR_INSTALL + "\n",
+    sources=[str((CSRC / name).relative_to(HERE)) for name in SOURCES] + [TENSOR_C],
     include_dirs=[str(CSRC.relative_to(HERE))],
     extra_compile_args=compile_args(),
     extra_link_args=link_args(),

@@ -4,12 +4,14 @@ Everything else in pymicrograd reaches C through the names exported here, so the
 translation of C failures into Python exceptions, and the rule for owning C objects,
 live in one place.
 
-Ownership. Every C object that Python holds (a node, a layer, an optimizer) is an
-``ffi.gc`` pointer whose destructor is the C function that gives it back. Whoever
-holds that pointer object shares it (a copy of a Tensor holds the same one), and
-the C object is freed by C code when the last holder goes: no Python ``__del__``,
-which a KeyboardInterrupt could stop half-way (leaking the node and swallowing the
-interrupt).
+Ownership. Every C object that Python holds is owned by a Python object that gives
+it back with the C function for that, when the last holder goes: no Python
+``__del__``, which a KeyboardInterrupt could stop half-way (leaking the object and
+swallowing the interrupt). A Tensor owns its node in its C half, `TensorBase`
+(pymicrograd/_tensor.c, compiled into ``_C`` and installed below), which makes a
+node and its owner in one C function. Everything else (a layer, an optimizer, an
+array of nodes, a node on its way to a Tensor) is an ``ffi.gc`` pointer; whoever
+holds that pointer object shares it.
 
 Interrupts. Python runs signal handlers (Ctrl-C's KeyboardInterrupt) when a call
 returns to Python code. A C constructor's raw result, caught there before
@@ -17,8 +19,8 @@ returns to Python code. A C constructor's raw result, caught there before
 ``map``, unpacked into a name (``node, = map(fn, (a,), (b,))``): map calls the
 function inside C, and unpacking and storing run no handler, so the result is
 already in a local when the next handler can run; ``ffi.gc`` then takes it with
-nothing between that could raise. The helpers below do this; engine.py inlines it
-on the hot path of each op.
+nothing between that could raise. The helpers below do this. (Per op that cost 1.5x
+in graph building, and is why Tensor's ops are C.)
 
 Failures. A C constructor returns NULL only when memory runs out (arguments are
 checked before the call), and a C call that can fail returns a status: both become
@@ -43,7 +45,7 @@ import math
 import numbers
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Callable, SupportsIndex, TypeGuard
+from typing import TYPE_CHECKING, Any, Callable, SupportsIndex, TypeGuard
 
 try:
     from ._C import ffi, lib
@@ -58,6 +60,7 @@ except ModuleNotFoundError as e:
         "another folder so that the installed pymicrograd is imported") from e
 
 __all__ = [
+    "TensorBase",
     "as_float",
     "call_filling",
     "call_filling_array",
@@ -206,3 +209,25 @@ def call_filling_array(fn: Callable[..., int], *args: Any, n: int, what: str) ->
     status, = _map(fn, *zip((*args, nodes)))
     check_status(status, what)
     return nodes
+
+
+# ---- Tensor's C half ------------------------------------------------------------------
+
+def _install_tensor_base() -> type:
+    """TensorBase, from pymicrograd/_tensor.c (compiled into _C; the file says why C).
+
+    The C code reads `float_or_none`, `as_float` and `out_of_memory` from this module,
+    so that numbers and failures keep their one rule and their one text.
+    """
+    namespace = {"float_or_none": float_or_none, "as_float": as_float,
+                 "out_of_memory": out_of_memory}
+    # The C function takes the dict's address: id() is that address in CPython.
+    if lib.mg__py_install(ffi.cast("void *", id(namespace))) != 0:
+        raise ImportError("pymicrograd._C could not make its Tensor type (see above)")
+    return namespace["TensorBase"]  # type: ignore[return-value]
+
+
+if TYPE_CHECKING:
+    from ._C import TensorBase
+else:
+    TensorBase = _install_tensor_base()

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Callable
 
-from ._core import as_float, ffi, lib, owned
+from ._core import as_float, ffi, lib, node_address, owned
 from .engine import Tensor
 
 __all__ = [
@@ -87,7 +87,17 @@ def as_tensors(xs: Tensor | Iterable[Tensor], what: str) -> list[Tensor]:
 
 def node_array(xs: Sequence[Tensor]) -> Any:
     """An ``mg_node *[]`` of the nodes of `xs` (borrowed: valid while `xs` lives)."""
-    return ffi.new("mg_node *[]", [x._node for x in xs])
+    return _address_array([x._address for x in xs])
+
+
+def _address_array(addresses: list[int]) -> Any:
+    """An ``mg_node *[]`` holding the nodes at these addresses.
+
+    Filled as integers, so that no cffi pointer object is made per node.
+    """
+    out = ffi.new("mg_node *[]", len(addresses))
+    ffi.cast("uintptr_t *", out)[0:len(addresses)] = addresses
+    return out
 
 
 def as_floats(xs: object, what: str, *, finite: bool = False) -> list[float]:
@@ -169,13 +179,13 @@ def input_nodes(items: list[object]) -> tuple[Any, list[Any]]:
     Returns ``(array, keep)``: `keep` owns the new leaves; hold it until the C call
     that reads the array has returned (its nodes then hold their own references).
     """
-    nodes: list[Any] = []
+    addresses: list[int] = []
     keep: list[Any] = []
     for i, v in enumerate(items):
         if isinstance(v, Tensor):
-            nodes.append(v._node)
+            addresses.append(v._address)
         else:
             leaf = owned(lib.mg_leaf, as_float(v, f"input {i}"), what="forward")
             keep.append(leaf)
-            nodes.append(leaf)
-    return ffi.new("mg_node *[]", nodes), keep
+            addresses.append(node_address(leaf))
+    return _address_array(addresses), keep

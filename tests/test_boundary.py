@@ -71,6 +71,49 @@ def test_init_twice_is_an_error_and_keeps_the_node():
     assert t.value == 1.0 and hash(t) == key
 
 
+def test_a_tensor_whose_init_never_ran_is_a_clear_error_everywhere_and_leaks_nothing():
+    """Tensor.__new__ alone gives an object without a node (TensorBase's NULL): every
+    use is a RuntimeError, never a NULL dereference in C, and dropping it is safe."""
+    gc.collect()
+    base = live_nodes()
+    t = Tensor.__new__(Tensor)
+    for use in _every_use(t):
+        with pytest.raises(RuntimeError, match="never initialized"):
+            use()
+    t.__init__(4.0)   # __init__ can still make it a leaf, once
+    assert t.value == 4.0 and live_nodes() == base + 1
+    del t, use   # the last lambda holds t too
+    gc.collect()
+    assert live_nodes() == base
+
+
+def _every_use(t):
+    return [lambda: t.value, lambda: t.gradient, lambda: t + 1.0, lambda: 1.0 - t,
+            lambda: t * Tensor(2.0), lambda: -t, lambda: +t, lambda: t.tanh(), lambda: hash(t)]
+
+
+def test_a_tensor_cannot_be_pointed_at_a_second_node():
+    t, u = Tensor(1.0), Tensor(2.0)
+    with pytest.raises(RuntimeError, match="already initialized"):
+        t._node = u._node
+    assert t.value == 1.0 and t != u
+
+
+def test_results_are_of_the_more_derived_class_from_either_side():
+    class Mine(Tensor):
+        __slots__ = ()
+
+    t, m = Tensor(2.0), Mine(3.0)
+    for out in (t + m, m + t, t * m, m - t, t / m, t ** m, 2.0 - m, m ** 2.0, -m, m.exp()):
+        assert type(out) is Mine
+    assert type(t + 1) is Tensor and type(1 / t) is Tensor
+
+
+def test_pow_with_a_modulus_is_a_type_error():
+    with pytest.raises(TypeError):
+        pow(Tensor(2.0), 3.0, 5)
+
+
 # ---- models: their C arrays follow their Python structure --------------------------------
 
 

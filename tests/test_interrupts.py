@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import gc
 import signal
+import time
 
 import pytest
 
@@ -67,9 +68,13 @@ def test_interrupts_anywhere_leak_nothing_and_are_never_swallowed(capfd):
             except Interrupt:
                 caught += 1
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0, 0)
-        signal.signal(signal.SIGALRM, old)
         state["armed"] = False
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        # A signal already on its way is handled by our (disarmed) handler during the
+        # sleep: restored at once, the old one would see it and Python would report
+        # "Signal 14 ignored due to race condition" from wherever it ran next.
+        time.sleep(0.01)
+        signal.signal(signal.SIGALRM, old)
     gc.collect()
     assert state["raised"] > 200, "the timer should have interrupted the loop often"
     assert caught == state["raised"], "an interrupt was swallowed"

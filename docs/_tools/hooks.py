@@ -3,7 +3,7 @@
 - reference/c-api.md from the C headers (c_api.py);
 - figures/* drawn by the functions registered in figures_*.py (figures.py);
 - source/<path>.md, a page per source file that the docs link to (csrc/, examples/,
-  fuzz/, benchmarks/, pymicrograd/_core.py), so that a link such as ``../csrc/mg.h``
+  fuzz/, benchmarks/, pymicrograd/_core.py and _tensor.c), so that a link such as ``../csrc/mg.h``
   works on GitHub and on the site alike.
 
 All of it exists only in the build: nothing generated is committed, so nothing can go
@@ -30,7 +30,7 @@ from mkdocs.structure.files import File, Files
 REPO = Path(__file__).resolve().parent.parent.parent
 SOURCES = ["csrc/*.[ch]", "csrc/CMakeLists.txt", "examples/*.py", "examples/c/*.c",
            "examples/c/CMakeLists.txt", "fuzz/*.c", "benchmarks/*.py", "benchmarks/*.c",
-           "pymicrograd/_core.py"]
+           "pymicrograd/_core.py", "pymicrograd/_tensor.c"]
 _LANG = {".c": "c", ".h": "c", ".py": "python", ".txt": "cmake"}
 _LINK = re.compile(r"\]\((\.\./[^)#\s]+)(#[^)\s]*)?\)")
 
