@@ -190,17 +190,22 @@ static PyObject *nb_pos(PyObject *self)
     return self;
 }
 
-#define UNARY_METHOD(op) \
-    static PyObject *method_##op(PyObject *self, PyObject *unused) \
-    {                                                              \
-        (void)unused;                                              \
-        return unary(self, mg_##op, #op);                          \
+/* self._unary(op): a new Tensor of self's class holding fn(self's node), where op is
+   (fn, name): the address of a one-operand op of mg.h (mg_tanh, ...) and its name (for
+   a failure's message). engine.py's methods call it, so that a new op needs no C here.
+   Private, as lib's functions are: any other address is undefined behaviour. */
+static PyObject *method_unary(PyObject *self, PyObject *op)
+{
+    PyObject *address = PyTuple_GetItem(op, 0), *text = PyTuple_GetItem(op, 1);
+    if (!address || !text) return NULL;
+    mg_node *(*fn)(mg_node *) = (mg_node *(*)(mg_node *))PyLong_AsVoidPtr(address);
+    const char *name = PyUnicode_AsUTF8AndSize(text, NULL);
+    if (!fn || !name) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "a NULL function");
+        return NULL;
     }
-UNARY_METHOD(tanh)
-UNARY_METHOD(relu)
-UNARY_METHOD(exp)
-UNARY_METHOD(log)
-UNARY_METHOD(sigmoid)
+    return unary(self, fn, name);
+}
 
 /* ---- making and owning a node -------------------------------------------------------- */
 
@@ -330,15 +335,8 @@ static PyObject *tensor_richcompare(PyObject *a, PyObject *b, int op)
 /* ---- the type ------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
-    {"tanh", method_tanh, METH_NOARGS,
-     "Hyperbolic tangent; tanh(400) is exactly 1.0 with gradient 0."},
-    {"relu", method_relu, METH_NOARGS,
-     "max(self, 0); the gradient at exactly 0 is 0, as in PyTorch."},
-    {"exp", method_exp, METH_NOARGS, "e raised to self."},
-    {"log", method_log, METH_NOARGS,
-     "Natural logarithm: -inf at 0 and nan below 0 (IEEE, as in PyTorch)."},
-    {"sigmoid", method_sigmoid, METH_NOARGS,
-     "1 / (1 + e**-self), computed without overflow for any input."},
+    {"_unary", method_unary, METH_O,
+     "_unary((fn, name)): a new Tensor holding the one-operand op at address fn (private)."},
     {"_init_leaf", method_init_leaf, METH_O,
      "Make self a new leaf holding value (a float); RuntimeError if already made."},
     {"_adopt", method_adopt, METH_O,

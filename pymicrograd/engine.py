@@ -2,8 +2,9 @@
 
 Each Tensor owns one reference to one C node (csrc/mg.h). Its C half, `TensorBase`
 (pymicrograd/_tensor.c), holds that reference and implements what runs per op: the
-operators ``+ - * / **`` and unary ``-``, the methods ``tanh relu exp log sigmoid``,
-``value`` and ``gradient``, equality and hashing. Each op makes its node and the
+operators ``+ - * / **`` and unary ``-``, the application of a named op (``tanh`` and
+the other methods here call it), ``value`` and ``gradient``, equality and hashing.
+Each op makes its node and the
 Tensor that owns it in one C call, so no Ctrl-C can come between them, and a Tensor
 gives its node back when it goes. `backward()` runs reverse-mode differentiation in
 C. This class adds what Python adds on top: the children it has handed out and any
@@ -28,6 +29,14 @@ _T = TypeVar("_T", bound="Tensor")
 
 _new = object.__new__
 _cast = ffi.cast
+
+
+def _unary_op(name: str) -> tuple[int, str]:
+    """What TensorBase._unary takes to apply mg.h's one-operand op ``mg_<name>``."""
+    return int(_cast("uintptr_t", ffi.addressof(lib, f"mg_{name}"))), name
+
+
+_TANH, _RELU, _EXP, _LOG, _SIGMOID = map(_unary_op, ("tanh", "relu", "exp", "log", "sigmoid"))
 
 
 # Tensors by node, for `children` to hand out again: those given a label (so that a
@@ -201,9 +210,30 @@ class Tensor(TensorBase):
         check_status(lib.mg_backward_step(self._node), "backward_step")
 
     # ---- ops ----------------------------------------------------------------------------
-    # The operators + - * / ** (a Tensor or a plain number on either side) and unary -,
-    # and the methods tanh, relu, exp, log and sigmoid, are TensorBase's (in C): each
-    # result is of its Tensor operand's class (of two, the more derived one).
+    # The operators + - * / ** (a Tensor or a plain number on either side) and unary -
+    # are TensorBase's (in C): each result is of its Tensor operand's class (of two, the
+    # more derived one). A named op is a method here, which has C apply the op's mg.h
+    # function (TensorBase._unary): a new op needs nothing in C beyond the core.
+
+    def tanh(self: _T) -> _T:
+        """Hyperbolic tangent; tanh(400) is exactly 1.0 with gradient 0."""
+        return self._unary(_TANH)
+
+    def relu(self: _T) -> _T:
+        """max(self, 0); the gradient at exactly 0 is 0, as in PyTorch."""
+        return self._unary(_RELU)
+
+    def exp(self: _T) -> _T:
+        """e raised to self."""
+        return self._unary(_EXP)
+
+    def log(self: _T) -> _T:
+        """Natural logarithm: -inf at 0 and nan below 0 (IEEE, as in PyTorch)."""
+        return self._unary(_LOG)
+
+    def sigmoid(self: _T) -> _T:
+        """1 / (1 + e**-self), computed without overflow for any input."""
+        return self._unary(_SIGMOID)
 
     # ---- identity and printing -------------------------------------------------------
 
