@@ -8,6 +8,7 @@ gradients on a second call; the tests here tell the two behaviours apart.
 
 from __future__ import annotations
 
+import gc
 import math
 
 import pytest
@@ -155,6 +156,7 @@ def test_root_gradient_grows_by_one_per_call():
 
 def test_backward_on_a_leaf():
     """A leaf's backward sets d(leaf)/d(leaf) = 1 per call and allocates no node."""
+    gc.collect()
     before = live_nodes()
     t = Tensor(4.0)
     t.backward()

@@ -66,6 +66,7 @@ def test_rows_of_several_outputs() -> None:
 def test_a_read_tensor_outlives_the_sequence() -> None:
     gc.collect()
     model = MLP(2, [3, 1], seed=0)
+    gc.collect()
     base = live_nodes()
     outs = model.forward_batch(X)
     nodes = 3 * (2 + 3 + 1)

@@ -54,6 +54,7 @@ def test_pickle_round_trip_of_a_leaf_keeps_class_value_and_gradient():
 
 
 def test_rejected_constructor_calls_print_nothing_and_leak_nothing(capfd):
+    gc.collect()
     before = live_nodes()
     for args, kwargs in [((), {}), ((2.0,), {"nonsense": 1}), (("2",), {})]:
         with pytest.raises(TypeError):
@@ -240,6 +241,7 @@ def test_a_neuron_over_more_inputs_than_a_node_can_hold_is_a_value_error():
 
 
 def test_a_network_beyond_the_layer_limit_or_memory_fails_at_once():
+    gc.collect()
     before = live_nodes()
     with pytest.raises(ValueError, match="10000100000 parameters, above the limit of "
                                          "4294967295"):

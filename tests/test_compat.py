@@ -396,6 +396,7 @@ def test_errors_and_ieee_division() -> None:
 
 
 def test_no_leaks() -> None:
+    gc.collect()
     before = live_nodes()
     random.seed(3)
     model = MLP(2, [4, 1])

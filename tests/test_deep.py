@@ -7,6 +7,7 @@ than a few hundred thousand Tensors.
 
 from __future__ import annotations
 
+import gc
 import math
 
 from pymicrograd import Tensor, live_nodes
@@ -22,6 +23,7 @@ def test_ten_million_node_chain_builds_backprops_and_frees():
     equal the same left-to-right product `expected`, computed here bit for bit; and that
     product is within N rounding errors of the true c**N.
     """
+    gc.collect()
     base = live_nodes()
     c = 1.0000001
     x0 = Tensor(1.0)
@@ -59,6 +61,7 @@ def test_deep_chain_of_tanh_and_relu():
     """100,000 alternating tanh/relu ops: value and gradient equal a plain-Python
     recurrence of the same operations (same libm tanh, same order), exactly."""
     depth = 100_000
+    gc.collect()
     base = live_nodes()
     x0 = Tensor(2.0)
     x = x0
@@ -116,6 +119,7 @@ def test_holding_a_middle_node_frees_only_the_part_above_it():
     """Dropping the root of a 1,000,000-node chain while holding node 500,000 frees the
     upper half only; the held half still backprops."""
     depth = 1_000_000
+    gc.collect()
     base = live_nodes()
     leaf = Tensor(3.0)
     x = leaf
@@ -137,6 +141,7 @@ def test_holding_a_middle_node_frees_only_the_part_above_it():
 def test_wide_fan_in_of_many_leaves():
     """A sum of 200,000 weighted leaves: every leaf gets exactly its weight."""
     n = 200_000
+    gc.collect()
     base = live_nodes()
     leaves = [Tensor(float(i % 7)) for i in range(n)]
     total = leaves[0] * -2.0
@@ -154,6 +159,7 @@ def test_wide_fan_in_of_many_leaves():
 def test_one_leaf_with_a_million_parents():
     """x used by 1,000,000 add nodes: its gradient counts every use exactly."""
     uses = 1_000_000
+    gc.collect()
     base = live_nodes()
     x = Tensor(0.5)
     s = x
@@ -172,6 +178,7 @@ def test_ladder_with_exponentially_many_paths_is_linear():
     """y = y*0.5 + y*0.5, 100,000 times: 2**100000 root-to-leaf paths, but backward visits
     each node once and the gradient is exactly 1 (0.5 + 0.5 at every rung)."""
     rungs = 100_000
+    gc.collect()
     base = live_nodes()
     x = Tensor(1.0)
     y = x

@@ -20,6 +20,7 @@ def _graph(x, y):
 
 def test_build_backward_drop_returns_to_baseline():
     """Building, backprop and dropping leaves live_nodes exactly where it started."""
+    gc.collect()
     base = live_nodes()
     x, y = Tensor(0.5), Tensor(-2.0)
     assert live_nodes() == base + 2
@@ -35,6 +36,7 @@ def test_build_backward_drop_returns_to_baseline():
 
 def test_many_graphs_return_to_baseline():
     """Repeated build/backward/drop of larger graphs with reuse leaks no node."""
+    gc.collect()
     base = live_nodes()
     for _ in range(20):
         params = [Tensor(0.1 * i) for i in range(10)]
@@ -49,6 +51,7 @@ def test_many_graphs_return_to_baseline():
 
 def test_held_root_keeps_every_intermediate_alive():
     """Only the root is held: intermediates still live, readable through .children."""
+    gc.collect()
     base = live_nodes()
     x, y = Tensor(0.5), Tensor(-2.0)
     mul = x * y
@@ -79,6 +82,7 @@ def test_held_root_keeps_every_intermediate_alive():
 
 def test_holding_a_leaf_after_dropping_root_frees_everything_else():
     """Leaves don't keep their parents alive: dropping the root frees all but the leaf."""
+    gc.collect()
     base = live_nodes()
     x = Tensor(0.25)
     root = x
@@ -97,6 +101,7 @@ def test_holding_a_leaf_after_dropping_root_frees_everything_else():
 
 def test_children_wrappers_keep_nodes_alive_after_parent_is_dropped():
     """A wrapper from .children holds its node (and its subgraph) after the parent dies."""
+    gc.collect()
     base = live_nodes()
     a, b = Tensor(2.0), Tensor(3.0)
     c = (a * b).tanh()
@@ -119,6 +124,7 @@ def test_children_wrappers_keep_nodes_alive_after_parent_is_dropped():
 
 def test_temporaries_in_an_expression_are_freed_with_it():
     """An expression whose result is discarded leaves no node behind."""
+    gc.collect()
     base = live_nodes()
     x = Tensor(1.5)
     for _ in range(100):

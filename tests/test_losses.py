@@ -8,6 +8,7 @@ tests/test_checks.py.
 
 from __future__ import annotations
 
+import gc
 from typing import Any, Callable
 
 import numpy as np
@@ -81,6 +82,7 @@ def test_each_loss_is_one_c_call(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_losses_are_graph_nodes_that_free_themselves() -> None:
     xs = [Tensor(float(i)) for i in range(10)]
+    gc.collect()
     base = live_nodes()
     loss = sse_loss(xs, list(range(10)))
     assert loss.op == "sum_squares"

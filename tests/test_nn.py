@@ -449,6 +449,7 @@ def test_models_free_everything_without_the_cycle_collector() -> None:
     gc.collect()
     gc.disable()
     try:
+        gc.collect()
         base = live_nodes()
         model = MLP(3, [8, 8, 2], seed=0)
         assert live_nodes() == base + len(model.parameters())
@@ -482,6 +483,7 @@ def test_a_batch_lives_while_any_of_its_nodes_is_held() -> None:
     """forward_batch's nodes share one block: freed together with the last reference."""
     gc.collect()
     model = MLP(2, [3, 1], activation="relu", seed=0)
+    gc.collect()
     base = live_nodes()
     scores = model.forward_batch([[1.0, 2.0], [3.0, -4.0]])
     nodes = 2 * (2 + 3 + 1)  # per row: 2 input leaves, 3 hidden neurons, 1 score

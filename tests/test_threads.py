@@ -7,6 +7,7 @@ equal the sequential ones bit for bit, and any lost or doubled update shows.
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from contextlib import contextmanager
@@ -88,6 +89,7 @@ def test_concurrent_backward_on_shared_params_equals_sequential():
     """4 threads build ~2,800-node graphs on shared params and backprop 40 times each: the params'
     gradients equal the sequential run's exactly, and every node is freed afterwards."""
     iterations, repeats = 40, 50
+    gc.collect()
     base = live_nodes()
 
     def worker(params, thread):
@@ -121,6 +123,7 @@ def test_concurrent_backward_on_shared_params_equals_sequential():
 
 def test_concurrent_backward_on_one_shared_root():
     """4 threads call backward() 200 times each on the same root: 800 calls' worth."""
+    gc.collect()
     base = live_nodes()
     params = _params()
     inputs = _inputs(0)
@@ -145,6 +148,7 @@ def test_builders_and_droppers_alongside_a_backward_thread():
     The builders never call backward, so the params end with exactly the backward
     thread's contributions; the builders' forward values stay exact throughout.
     """
+    gc.collect()
     base = live_nodes()
     params = _params()
     calls = 300
@@ -187,6 +191,7 @@ def test_builders_and_droppers_alongside_a_backward_thread():
 def test_concurrent_retain_release_of_shared_nodes():
     """4 threads take and drop .children wrappers of one graph 5,000 times each: the
     atomic reference counts come back exact (nothing freed early, nothing leaked)."""
+    gc.collect()
     base = live_nodes()
     x, y = Tensor(2.0), Tensor(3.0)
     root = (x * y + x).tanh()
@@ -214,6 +219,7 @@ def test_concurrent_retain_release_of_shared_nodes():
 def test_concurrent_drop_of_graphs_sharing_an_intermediate():
     """Threads build on one shared intermediate node and drop their graphs at once: the
     shared node survives with its value, and everything else is freed."""
+    gc.collect()
     base = live_nodes()
     w = Tensor(1.5)
     shared = (w * w).exp()
