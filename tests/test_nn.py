@@ -18,11 +18,10 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-import torch
 from c_calls import CountingLib
 from hypothesis import given
 from hypothesis import strategies as st
-from torch.testing import assert_close
+from lazy_torch import assert_close, torch
 
 import pymicrograd
 from pymicrograd import Tensor, live_nodes, nn
@@ -30,10 +29,10 @@ from pymicrograd.nn import MLP, Layer, Module, Neuron
 from pymicrograd.testing import strategies as S
 
 ACTS = ["tanh", "relu", "sigmoid", "linear"]
-F64 = torch.float64
 
 TORCH_ACT: dict[str, Callable[[Any], Any]] = {
-    "tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda z: z,
+    "tanh": lambda z: torch.tanh(z), "relu": lambda z: torch.relu(z),   # torch at first use
+    "sigmoid": lambda z: torch.sigmoid(z), "linear": lambda z: z,
 }
 TENSOR_ACT: dict[str, Callable[[Tensor], Tensor]] = {
     "tanh": Tensor.tanh, "relu": Tensor.relu, "sigmoid": Tensor.sigmoid, "linear": lambda z: z,
@@ -41,15 +40,15 @@ TENSOR_ACT: dict[str, Callable[[Tensor], Tensor]] = {
 
 
 def leaf(v: float) -> torch.Tensor:
-    return torch.tensor(v, dtype=F64, requires_grad=True)
+    return torch.tensor(v, dtype=torch.float64, requires_grad=True)
 
 
 def values(ts: list[Tensor]) -> torch.Tensor:
-    return torch.tensor([t.value for t in ts], dtype=F64)
+    return torch.tensor([t.value for t in ts], dtype=torch.float64)
 
 
 def grads(ts: list[Tensor]) -> torch.Tensor:
-    return torch.tensor([t.gradient for t in ts], dtype=F64)
+    return torch.tensor([t.gradient for t in ts], dtype=torch.float64)
 
 
 def as_list(out: Tensor | list[Tensor]) -> list[Tensor]:
@@ -136,17 +135,18 @@ def torch_reference(case: Case, flat: list[float]) -> tuple[torch.Tensor, torch.
     x = [leaf(v) for v in case.x]
     outs = reference_forward(params, x, case.nouts, case.acts, TORCH_ACT)
     weighted_sum(outs, case.coeffs).backward()
-    zero = torch.tensor(0.0, dtype=F64)
+    zero = torch.tensor(0.0, dtype=torch.float64)
     x_grads = [xi.grad if xi.grad is not None else zero
                for xi, t in zip(x, case.as_tensor) if t]
     p_grads = [p.grad if p.grad is not None else zero for p in params]
     return (torch.stack([o.detach() for o in outs]), torch.stack(p_grads),
-            torch.stack(x_grads) if x_grads else torch.zeros(0, dtype=F64))
+            torch.stack(x_grads) if x_grads else torch.zeros(0, dtype=torch.float64))
 
 
 # ---- the networks against torch and against op-by-op graphs ----------------------------
 
 
+@pytest.mark.needs_torch
 @given(mlp_cases())
 def test_mlp_matches_torch(case: Case) -> None:
     model = MLP(case.nin, case.nouts, case.activation, case.final, seed=case.seed)
@@ -162,6 +162,7 @@ def test_mlp_matches_torch(case: Case) -> None:
     assert_close(grads(tensor_inputs), t_xgrad)
 
 
+@pytest.mark.needs_torch
 @given(mlp_cases())
 def test_mlp_matches_op_by_op_graph(case: Case) -> None:
     """The C-built network and the same network built from Tensor ops, same parameters."""
@@ -183,6 +184,7 @@ def test_mlp_matches_op_by_op_graph(case: Case) -> None:
     assert_close(grads(tensor_inputs), c_input_grads)
 
 
+@pytest.mark.needs_torch
 @given(mlp_cases(max_layers=1))
 def test_layer_and_its_neurons_match_torch(case: Case) -> None:
     layer = Layer(case.nin, case.nouts[0], case.activation, seed=case.seed)
@@ -204,6 +206,7 @@ def test_layer_and_its_neurons_match_torch(case: Case) -> None:
         assert neuron.parameters() == params[j * (case.nin + 1):(j + 1) * (case.nin + 1)]
 
 
+@pytest.mark.needs_torch
 @given(st.integers(1, 5), activations, seeds,
        st.lists(S.reals(-3.0, 3.0), min_size=5, max_size=5), st.booleans())
 def test_standalone_neuron_matches_torch(nin: int, act: str, seed: int, x: list[float],
@@ -219,8 +222,8 @@ def test_standalone_neuron_matches_torch(nin: int, act: str, seed: int, x: list[
     tx = [leaf(v) for v in x[:nin]]
     (t_out,) = reference_forward([*w, b], tx, [1], [act], TORCH_ACT)
     t_out.backward()
-    assert_close(torch.tensor(out.value, dtype=F64), t_out.detach())
-    zero = torch.tensor(0.0, dtype=F64)
+    assert_close(torch.tensor(out.value, dtype=torch.float64), t_out.detach())
+    zero = torch.tensor(0.0, dtype=torch.float64)
     assert_close(grads(neuron.parameters()),
                  torch.stack([p.grad if p.grad is not None else zero for p in [*w, b]]))
     if tensor_inputs:
@@ -228,6 +231,7 @@ def test_standalone_neuron_matches_torch(nin: int, act: str, seed: int, x: list[
                                              for t in tx]))
 
 
+@pytest.mark.needs_torch
 @given(mlp_cases(), st.lists(st.lists(S.reals(-3.0, 3.0), min_size=4, max_size=4),
                              min_size=1, max_size=6))
 def test_forward_batch_equals_per_sample_calls(case: Case, rows: list[list[float]]) -> None:
@@ -256,6 +260,7 @@ def test_forward_batch_equals_per_sample_calls(case: Case, rows: list[list[float
         values(flat_single).tolist()
 
 
+@pytest.mark.needs_torch
 def test_demo_network_matches_torch_linear_layers() -> None:
     """micrograd's demo network on a batch against nn.Linear layers (vectorized torch)."""
     rng = np.random.RandomState(0)
@@ -264,13 +269,14 @@ def test_demo_network_matches_torch_linear_layers() -> None:
     scores = model.forward_batch(X)
     weighted_sum(scores, [1.0] * len(scores)).backward()
 
-    lins = [torch.nn.Linear(a, b, dtype=F64) for a, b in [(2, 16), (16, 16), (16, 1)]]
+    lins = [torch.nn.Linear(a, b, dtype=torch.float64) for a, b in [(2, 16), (16, 16), (16, 1)]]
     with torch.no_grad():
         for lin, layer in zip(lins, model.layers):
             rows = [n.parameters() for n in layer.neurons]
-            lin.weight.copy_(torch.tensor([[p.value for p in r[:-1]] for r in rows], dtype=F64))
-            lin.bias.copy_(torch.tensor([r[-1].value for r in rows], dtype=F64))
-    h = torch.tensor(X, dtype=F64)
+            lin.weight.copy_(torch.tensor([[p.value for p in r[:-1]] for r in rows],
+                                          dtype=torch.float64))
+            lin.bias.copy_(torch.tensor([r[-1].value for r in rows], dtype=torch.float64))
+    h = torch.tensor(X, dtype=torch.float64)
     h = torch.relu(lins[0](h))
     h = torch.relu(lins[1](h))
     out = lins[2](h).squeeze(1)
@@ -284,6 +290,7 @@ def test_demo_network_matches_torch_linear_layers() -> None:
 # ---- micrograd: the same parameters in the same order ----------------------------------
 
 
+@pytest.mark.needs_torch
 def test_parameters_in_micrograds_order() -> None:
     from micrograd.engine import Value
     from micrograd.nn import MLP as MicroMLP
@@ -305,13 +312,14 @@ def test_parameters_in_micrograds_order() -> None:
         ours_out = model(x)
         their_out = micro([Value(v) for v in x])
         assert isinstance(ours_out, list)
-        assert_close(values(ours_out), torch.tensor([o.data for o in their_out], dtype=F64))
+        assert_close(values(ours_out),
+                     torch.tensor([o.data for o in their_out], dtype=torch.float64))
         model.zero_grad()
         micro.zero_grad()
         weighted_sum(ours_out, [1.0, -2.0, 0.5]).backward()
         weighted_sum(their_out, [1.0, -2.0, 0.5]).backward()
         assert_close(grads(model.parameters()),
-                     torch.tensor([p.grad for p in micro.parameters()], dtype=F64))
+                     torch.tensor([p.grad for p in micro.parameters()], dtype=torch.float64))
 
 
 def test_width_one_hidden_layer_feeds_the_next_layer() -> None:
@@ -513,6 +521,7 @@ def test_repr() -> None:
 # ---- state dicts, save and load -------------------------------------------------------------
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("make", [
     lambda s: MLP(3, [4, 4, 1], seed=s),
     lambda s: MLP(2, [16, 16, 1], "relu", "linear", seed=s),
@@ -658,6 +667,7 @@ def test_wrong_inputs(make: Callable[[], Any]) -> None:
     model([1, np.float32(2.0), np.int64(3)])
 
 
+@pytest.mark.needs_torch
 def test_forward_batch_bad_input() -> None:
     model = MLP(2, [3, 1], seed=0)
     assert model.forward_batch([]) == []

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
-from torch.testing import assert_close
+from lazy_torch import assert_close, torch
 
 from pymicrograd import Tensor
 from pymicrograd.losses import hinge_loss, l2_penalty, sse_loss
@@ -80,6 +79,7 @@ def train_batched(model: MLP) -> list[float]:
     return history
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 1337])
 def test_seed_example_trains(seed: int) -> None:
     seed_style = train_seed_style(MLP(3, [4, 4, 1], seed=seed))
@@ -124,6 +124,7 @@ def train_moons(model: MLP, X: Any, y: Any, steps: int = 100) -> list[float]:
     return history
 
 
+@pytest.mark.needs_torch
 def test_moons_demo_reaches_full_accuracy(tmp_path: Any) -> None:
     X, y = make_moons()
     model = MLP(2, [16, 16, 1], activation="relu", final_activation="linear", seed=1337)
@@ -148,6 +149,7 @@ def test_moons_demo_reaches_full_accuracy(tmp_path: Any) -> None:
         MLP(2, [16, 16, 1], activation="tanh").load(path)
 
 
+@pytest.mark.needs_torch
 def test_moons_matches_micrograd_step_by_step() -> None:
     """The first steps of the demo, on 20 points, against micrograd itself."""
     from micrograd.engine import Value
@@ -176,6 +178,7 @@ def test_moons_matches_micrograd_step_by_step() -> None:
                  torch.tensor([p.data for p in micro.parameters()]))
 
 
+@pytest.mark.needs_torch
 def test_moons_seed_style_loop_matches_the_batched_path() -> None:
     """The demo written one sample per call gives the same losses as forward_batch."""
     X, y = make_moons()
