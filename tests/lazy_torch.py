@@ -17,6 +17,8 @@ import importlib.abc
 import sys
 from typing import Any
 
+import pytest
+
 in_test = False
 """True while a test runs (conftest sets it): torch is not for import or collection time."""
 
@@ -64,6 +66,12 @@ F: Any = _LazyModule("torch.nn.functional")
 def assert_close(*args: Any, **kwargs: Any) -> None:
     """torch.testing.assert_close."""
     torch.testing.assert_close(*args, **kwargs)
+
+
+def close(expected: Any) -> Any:
+    """pytest.approx with assert_close's float64 tolerances (rtol = atol = 1e-7): for a
+    comparison of numbers that needs no torch (``assert ours == close(theirs)``)."""
+    return pytest.approx(expected, rel=1e-7, abs=1e-7)
 
 
 class _NoTorch(importlib.abc.MetaPathFinder):

@@ -14,6 +14,7 @@ import doctest
 import gc
 import json
 import random
+from collections.abc import Iterable
 from typing import Any, Callable
 
 import numpy as np
@@ -21,7 +22,7 @@ import pytest
 from c_calls import CountingLib
 from hypothesis import given
 from hypothesis import strategies as st
-from lazy_torch import assert_close, torch
+from lazy_torch import assert_close, close, torch
 
 import pymicrograd
 from pymicrograd import Tensor, live_nodes, nn
@@ -49,6 +50,14 @@ def values(ts: list[Tensor]) -> torch.Tensor:
 
 def grads(ts: list[Tensor]) -> torch.Tensor:
     return torch.tensor([t.gradient for t in ts], dtype=torch.float64)
+
+
+def value_list(ts: Iterable[Tensor]) -> list[float]:
+    return [t.value for t in ts]
+
+
+def grad_list(ts: Iterable[Tensor]) -> list[float]:
+    return [t.gradient for t in ts]
 
 
 def as_list(out: Tensor | list[Tensor]) -> list[Tensor]:
@@ -162,7 +171,6 @@ def test_mlp_matches_torch(case: Case) -> None:
     assert_close(grads(tensor_inputs), t_xgrad)
 
 
-@pytest.mark.needs_torch
 @given(mlp_cases())
 def test_mlp_matches_op_by_op_graph(case: Case) -> None:
     """The C-built network and the same network built from Tensor ops, same parameters."""
@@ -171,17 +179,17 @@ def test_mlp_matches_op_by_op_graph(case: Case) -> None:
     xs, tensor_inputs = inputs_of(case)
 
     weighted_sum(as_list(model(xs)), case.coeffs).backward()
-    c_param_grads, c_input_grads = grads(params), grads(tensor_inputs)
+    c_param_grads, c_input_grads = grad_list(params), grad_list(tensor_inputs)
     model.zero_grad()
     for t in tensor_inputs:
         t.gradient = 0.0
 
     outs = reference_forward(params, xs, case.nouts, case.acts, TENSOR_ACT)
-    c_values = values(as_list(model(xs)))
-    assert_close(values(outs), c_values)
+    c_values = value_list(as_list(model(xs)))
+    assert value_list(outs) == close(c_values)
     weighted_sum(outs, case.coeffs).backward()
-    assert_close(grads(params), c_param_grads)
-    assert_close(grads(tensor_inputs), c_input_grads)
+    assert grad_list(params) == close(c_param_grads)
+    assert grad_list(tensor_inputs) == close(c_input_grads)
 
 
 @pytest.mark.needs_torch
@@ -231,7 +239,6 @@ def test_standalone_neuron_matches_torch(nin: int, act: str, seed: int, x: list[
                                              for t in tx]))
 
 
-@pytest.mark.needs_torch
 @given(mlp_cases(), st.lists(st.lists(S.reals(-3.0, 3.0), min_size=4, max_size=4),
                              min_size=1, max_size=6))
 def test_forward_batch_equals_per_sample_calls(case: Case, rows: list[list[float]]) -> None:
@@ -243,21 +250,20 @@ def test_forward_batch_equals_per_sample_calls(case: Case, rows: list[list[float
     assert len(batch) == len(X)
     flat_batch = [t for entry in batch for t in as_list(entry)]
     weighted_sum(flat_batch, case.coeffs * len(X)).backward()
-    batch_grads = grads(params)
+    batch_grads = grad_list(params)
     model.zero_grad()
 
     singles = [model(x) for x in X]
     for b, s in zip(batch, singles):
         assert type(b) is type(s)
     flat_single = [t for entry in singles for t in as_list(entry)]
-    assert values(flat_batch).tolist() == values(flat_single).tolist()
+    assert value_list(flat_batch) == value_list(flat_single)
     weighted_sum(flat_single, case.coeffs * len(X)).backward()
-    assert_close(grads(params), batch_grads)
+    assert grad_list(params) == close(batch_grads)
 
     # a numpy array gives the same
     arr_out = model.forward_batch(np.array(X))
-    assert values([t for e in arr_out for t in as_list(e)]).tolist() == \
-        values(flat_single).tolist()
+    assert value_list([t for e in arr_out for t in as_list(e)]) == value_list(flat_single)
 
 
 @pytest.mark.needs_torch
@@ -290,7 +296,6 @@ def test_demo_network_matches_torch_linear_layers() -> None:
 # ---- micrograd: the same parameters in the same order ----------------------------------
 
 
-@pytest.mark.needs_torch
 def test_parameters_in_micrograds_order() -> None:
     from micrograd.engine import Value
     from micrograd.nn import MLP as MicroMLP
@@ -312,14 +317,12 @@ def test_parameters_in_micrograds_order() -> None:
         ours_out = model(x)
         their_out = micro([Value(v) for v in x])
         assert isinstance(ours_out, list)
-        assert_close(values(ours_out),
-                     torch.tensor([o.data for o in their_out], dtype=torch.float64))
+        assert value_list(ours_out) == close([o.data for o in their_out])
         model.zero_grad()
         micro.zero_grad()
         weighted_sum(ours_out, [1.0, -2.0, 0.5]).backward()
         weighted_sum(their_out, [1.0, -2.0, 0.5]).backward()
-        assert_close(grads(model.parameters()),
-                     torch.tensor([p.grad for p in micro.parameters()], dtype=torch.float64))
+        assert grad_list(model.parameters()) == close([p.grad for p in micro.parameters()])
 
 
 def test_width_one_hidden_layer_feeds_the_next_layer() -> None:
@@ -521,7 +524,6 @@ def test_repr() -> None:
 # ---- state dicts, save and load -------------------------------------------------------------
 
 
-@pytest.mark.needs_torch
 @pytest.mark.parametrize("make", [
     lambda s: MLP(3, [4, 4, 1], seed=s),
     lambda s: MLP(2, [16, 16, 1], "relu", "linear", seed=s),
@@ -546,7 +548,7 @@ def test_state_dict_round_trip(make: Callable[[int], Any], tmp_path: Any) -> Non
     third.load(str(path))
     assert [p.value for p in third.parameters()] == state["parameters"]
     x = [0.25 * (i + 1) for i in range(src.nin)]
-    assert values(as_list(third(x))).tolist() == values(as_list(src(x))).tolist()
+    assert value_list(as_list(third(x))) == value_list(as_list(src(x)))
 
 
 def test_state_dict_describes_the_shape() -> None:
@@ -667,7 +669,6 @@ def test_wrong_inputs(make: Callable[[], Any]) -> None:
     model([1, np.float32(2.0), np.int64(3)])
 
 
-@pytest.mark.needs_torch
 def test_forward_batch_bad_input() -> None:
     model = MLP(2, [3, 1], seed=0)
     assert model.forward_batch([]) == []
@@ -687,11 +688,11 @@ def test_forward_batch_bad_input() -> None:
     with pytest.raises(TypeError, match="X must hold numbers"):
         model.forward_batch(np.array([[Tensor(1.0), 2.0]], dtype=object))
     # ints, numpy rows, a Fortran-ordered int array: all converted
-    ref = values(model.forward_batch([[1.0, 2.0], [3.0, 4.0]]))  # type: ignore[arg-type]
+    ref = value_list(model.forward_batch([[1.0, 2.0], [3.0, 4.0]]))  # type: ignore[arg-type]
     for X in ([[1, 2], [3, 4]], [(1, 2.0), (3.0, 4)], ((1.0, 2.0), [3.0, 4.0]),
               [np.array([1.0, 2.0]), np.array([3.0, 4.0])],
               np.asfortranarray(np.array([[1, 2], [3, 4]]))):
-        assert values(model.forward_batch(X)).tolist() == ref.tolist()  # type: ignore[arg-type]
+        assert value_list(model.forward_batch(X)) == ref  # type: ignore[arg-type]
 
 
 def test_modules_are_importable_from_the_package() -> None:
