@@ -8,6 +8,9 @@ pymicrograd.testing, pymicrograd.interop), is marked ``@pytest.mark.needs_torch`
 --without-torch skips it, visibly. conftest.py holds the rest of the mechanism and
 fails a test that reaches torch unmarked (see its docstring) from what is kept here:
 `reached`, and the finder that makes torch unimportable under --without-torch.
+
+A test that compares two numbers of pymicrograd (or one with micrograd) needs no torch
+for it: `close` is pytest.approx with assert_close's float64 tolerances.
 """
 
 from __future__ import annotations
