@@ -12,7 +12,7 @@ import gc
 import math
 
 import pytest
-import torch
+from lazy_torch import torch
 
 from pymicrograd import Tensor, live_nodes
 
@@ -57,6 +57,7 @@ def _assert_grads_match(ours, root, theirs, troot):
     torch.testing.assert_close(torch.tensor(root.gradient, dtype=torch.float64), troot.grad)
 
 
+@pytest.mark.needs_torch
 def test_single_backward_matches_torch_on_leaves_and_intermediates():
     """One call: every node's gradient equals torch's (leaves and retain_grad nodes)."""
     ours, root = _ours()
@@ -67,6 +68,7 @@ def test_single_backward_matches_torch_on_leaves_and_intermediates():
     _assert_grads_match(ours, root, theirs, troot)
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("calls", [2, 3])
 def test_repeated_backward_matches_torch_retain_graph(calls):
     """k calls equal torch's k calls with retain_graph=True, on leaves and intermediates."""
@@ -89,6 +91,7 @@ def test_backward_twice_is_exactly_twice_once():
     assert root.gradient == 2.0
 
 
+@pytest.mark.needs_torch
 def test_second_call_does_not_repropagate_old_intermediate_gradients():
     """On x -> a = 3x -> root = 2a, two calls give dx = 12; micrograd's bug gives 18.
 
@@ -125,6 +128,7 @@ def test_stale_gradients_on_intermediates_are_not_propagated():
     assert root.gradient == -6.0
 
 
+@pytest.mark.needs_torch
 def test_reset_then_backward_gives_single_derivative():
     """Setting every gradient to 0 after two calls, then calling again, gives one call's."""
     ours, root = _ours()
@@ -189,6 +193,7 @@ def test_same_leaf_added_many_times_sums_uses():
     assert c.gradient == 7.0
 
 
+@pytest.mark.needs_torch
 def test_same_leaf_multiplied_many_times_sums_uses():
     """x*x*x*x*x: every use contributes, d/dx = 5 x**4 (checked against torch)."""
     x = Tensor(1.5)

@@ -24,9 +24,9 @@ import micrograd.engine
 import micrograd.nn
 import numpy as np
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from lazy_torch import torch
 
 import pymicrograd
 import pymicrograd.compat
@@ -92,6 +92,7 @@ def test_readme_expression() -> None:
     assert all(isinstance(v, Value) for v in (g, a, b))
 
 
+@pytest.mark.needs_torch
 def test_sanity_expression() -> None:
     y, x = sanity_expression(Value)
     my, mx = sanity_expression(micrograd.engine.Value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from docs_blocks import REPO, check_page, output_matches, parse
@@ -15,13 +16,16 @@ from docs_blocks import REPO, check_page, output_matches, parse
 PAGES = sorted(p for p in (REPO / "docs").rglob("*.md") if "_tools" not in p.parts)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO / "docs")))
-def test_every_block_of_the_page_runs_and_prints_what_it_shows(
-        page: Path, request: pytest.FixtureRequest) -> None:
-    # as conftest.py skips a test module that imports torch
-    if request.config.getoption("--without-torch") and re.search(
-            r"^(import|from) torch\b", page.read_text(), re.M):
-        pytest.skip(f"{page.name} imports torch, and this run is --without-torch")
+def _page(page: Path) -> Any:
+    """A page whose code imports torch needs it (conftest.py: --without-torch skips it)."""
+    if re.search(r"^(import|from) torch\b", page.read_text(), re.M):
+        return pytest.param(page, marks=pytest.mark.needs_torch)
+    return page
+
+
+@pytest.mark.parametrize("page", [_page(p) for p in PAGES],
+                         ids=lambda p: str(p.relative_to(REPO / "docs")))
+def test_every_block_of_the_page_runs_and_prints_what_it_shows(page: Path) -> None:
     check_page(page)
 
 

@@ -12,8 +12,7 @@ import math
 
 import numpy as np
 import pytest
-import torch
-from torch.testing import assert_close
+from lazy_torch import assert_close, torch
 
 from pymicrograd import Tensor
 from pymicrograd._core import lib
@@ -177,6 +176,7 @@ EDGE_CASES = [
 ]
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize(("fn", "args", "expected"), EDGE_CASES)
 def test_edge_case_matches_torch_and_ieee(fn, args, expected):
     """Value and gradients at the edge: the same as torch, and the IEEE literal."""
@@ -209,6 +209,7 @@ def neuron_node(activation: str, x: float, w: float, b: float):
     return neuron([xt]), xt, neuron
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize(("activation", "x", "w", "b", "expected"),
                          [pytest.param(*row[1:], id=row[0]) for row in NEURON_EDGE_CASES])
 def test_neuron_edge_case_matches_torch_and_ieee(activation, x, w, b, expected):
@@ -253,6 +254,7 @@ def test_relu_at_zero_has_gradient_zero():
     assert (out.value, t.gradient) == (0.0, 0.0)
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("neuron", [0, 1])
 def test_dead_relu_with_an_infinite_weight_gives_nan_input_gradients_in_a_batch_too(neuron):
     """0 * inf is nan: a dead relu neuron (dz = 0) with an infinite weight makes its
@@ -287,6 +289,7 @@ INT_CASES = [("add", 3, 4), ("sub", 3, 4), ("mul", 3, -4), ("div", 3, 4), ("pow"
              ("pow", 3, 0), ("div", -5, 2)]
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("form", ["tt", "tn", "nt"])
 @pytest.mark.parametrize(("op", "a", "b"), INT_CASES)
 def test_int_operands_act_as_their_float_value(op, a, b, form):
@@ -324,6 +327,7 @@ NUMPY_SCALARS = [np.float64(0.75), np.float32(0.1), np.int64(3), np.float64(-2.5
                  np.int64(-2)]
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("side", ["right", "left"])
 @pytest.mark.parametrize("op", sorted(BINARY))
 @pytest.mark.parametrize("scalar", NUMPY_SCALARS, ids=repr)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import pytest
-import torch
+from lazy_torch import torch
 
 from pymicrograd import Tensor
 from pymicrograd._core import lib
@@ -131,6 +131,7 @@ def test_backward_leaves_the_parameters_it_does_not_reach_bit_for_bit() -> None:
     assert all(math.copysign(1.0, p.gradient) == -1.0 for p in params[2:])
 
 
+@pytest.mark.needs_torch
 def test_neuron_weights_sum_their_gradients_over_samples_fed_one_by_one() -> None:
     """A loss over several model(x) calls on Tensors (neuron nodes sharing weights)."""
     model = MLP(2, [3, 1], seed=7)
@@ -146,6 +147,7 @@ def test_neuron_weights_sum_their_gradients_over_samples_fed_one_by_one() -> Non
                                             dtype=torch.float64), torch.stack(expected))
 
 
+@pytest.mark.needs_torch
 def test_sgd_with_momentum_exactly_one_matches_torch() -> None:
     """momentum=1.0 keeps the whole buffer: steps of lr * (g1), (g1 + g2), ..."""
     p, t = Tensor(1.0), torch.tensor([1.0], dtype=torch.float64, requires_grad=True)

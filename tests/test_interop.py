@@ -14,21 +14,19 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch.testing import assert_close
+from lazy_torch import assert_close, torch
 
 from pymicrograd import Tensor
 from pymicrograd.interop import from_torch, to_torch
 from pymicrograd.nn import MLP, Layer, Neuron
 
 ACTS = ["tanh", "relu", "sigmoid", "linear"]
-F64 = torch.float64
-TORCH_ACT = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}
+TORCH_ACT = {"tanh": "Tanh", "relu": "ReLU", "sigmoid": "Sigmoid"}   # torch.nn's modules
 
 
 class Net:
@@ -72,11 +70,11 @@ def micrograd_order(seq: torch.nn.Sequential, attr: str) -> torch.Tensor:
 
 
 def values(ts: list[Tensor]) -> torch.Tensor:
-    return torch.tensor([t.value for t in ts], dtype=F64)
+    return torch.tensor([t.value for t in ts], dtype=torch.float64)
 
 
 def grads(ts: list[Tensor]) -> torch.Tensor:
-    return torch.tensor([t.gradient for t in ts], dtype=F64)
+    return torch.tensor([t.gradient for t in ts], dtype=torch.float64)
 
 
 def as_list(out: Tensor | list[Tensor]) -> list[Tensor]:
@@ -86,6 +84,7 @@ def as_list(out: Tensor | list[Tensor]) -> list[Tensor]:
 # ---- to_torch ----------------------------------------------------------------------------
 
 
+@pytest.mark.needs_torch
 @given(nets())
 @settings(max_examples=25)
 def test_round_trip_gives_identical_parameters(net: Net) -> None:
@@ -97,6 +96,7 @@ def test_round_trip_gives_identical_parameters(net: Net) -> None:
     assert [layer.activation for layer in back.layers] == [lay.activation for lay in model.layers]
 
 
+@pytest.mark.needs_torch
 @given(nets())
 @settings(max_examples=25)
 def test_to_torch_structure_and_exact_weights(net: Net) -> None:
@@ -107,18 +107,19 @@ def test_to_torch_structure_and_exact_weights(net: Net) -> None:
     for layer in model.layers:
         expected.append((torch.nn.Linear, layer.nin, layer.nout))
         if layer.activation != "linear":
-            expected.append(TORCH_ACT[layer.activation])
+            expected.append(getattr(torch.nn, TORCH_ACT[layer.activation]))
     got = [(type(m), m.in_features, m.out_features) if isinstance(m, torch.nn.Linear)
            else type(m) for m in seq]
     assert got == expected
     for m in seq:
         for p in m.parameters():
-            assert p.dtype == F64
+            assert p.dtype == torch.float64
             assert p.requires_grad
             assert p.grad is None  # gradients are not copied
     assert micrograd_order(seq, "data").tolist() == [p.value for p in model.parameters()]
 
 
+@pytest.mark.needs_torch
 @given(nets())
 @settings(max_examples=25)
 def test_outputs_and_gradients_match(net: Net) -> None:
@@ -133,9 +134,9 @@ def test_outputs_and_gradients_match(net: Net) -> None:
             loss = loss + o * c
     loss.backward()
 
-    tx = torch.tensor(X, dtype=F64, requires_grad=True)
+    tx = torch.tensor(X, dtype=torch.float64, requires_grad=True)
     tout = seq(tx)
-    (tout * torch.tensor(coeffs, dtype=F64)).sum().backward()
+    (tout * torch.tensor(coeffs, dtype=torch.float64)).sum().backward()
 
     assert_close(torch.stack([values(r) for r in outs]), tout.detach())
     assert_close(grads(model.parameters()), micrograd_order(seq, "grad"))
@@ -146,12 +147,13 @@ def test_outputs_and_gradients_match(net: Net) -> None:
     assert_close(values(flat).reshape(tout.shape), tout.detach())
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("act", ACTS)
 def test_layer_and_neuron(act: str) -> None:
     layer = Layer(3, 2, act, seed=1)
     neuron = Neuron(3, act, seed=2)
     x = [0.5, -1.25, 2.0]
-    tx = torch.tensor([x], dtype=F64)
+    tx = torch.tensor([x], dtype=torch.float64)
     for model in (layer, neuron):
         seq = to_torch(model)
         assert isinstance(seq[0], torch.nn.Linear)
@@ -163,6 +165,7 @@ def test_layer_and_neuron(act: str) -> None:
         assert [p.value for p in back.parameters()] == [p.value for p in model.parameters()]
 
 
+@pytest.mark.needs_torch
 def test_float32() -> None:
     model = MLP(2, [4, 1], seed=3)
     seq = to_torch(model, dtype=torch.float32)
@@ -170,18 +173,21 @@ def test_float32() -> None:
     expected = torch.tensor([p.value for p in model.parameters()], dtype=torch.float32)
     assert torch.equal(micrograd_order(seq, "data"), expected)
     out = seq(torch.tensor([[0.3, -0.7]]))
-    assert_close(out.double(), torch.tensor([[model([0.3, -0.7]).value]], dtype=F64),  # type: ignore[union-attr]
+    value = model([0.3, -0.7]).value  # type: ignore[union-attr]
+    assert_close(out.double(), torch.tensor([[value]], dtype=torch.float64),
                  rtol=1e-5, atol=1e-6)
     # back from float32: the values of the float32 weights, widened exactly
     assert [p.value for p in from_torch(seq).parameters()] == expected.double().tolist()
 
 
+@pytest.mark.needs_torch
 def test_to_torch_leaves_torchs_random_state_alone() -> None:
     state = torch.random.get_rng_state()
     to_torch(MLP(3, [8, 8, 1], seed=0))
     assert torch.equal(torch.random.get_rng_state(), state)
 
 
+@pytest.mark.needs_torch
 def test_to_torch_rejects() -> None:
     with pytest.raises(TypeError, match="MLP, Layer or Neuron"):
         to_torch(torch.nn.Linear(2, 2))  # type: ignore[arg-type]
@@ -194,6 +200,7 @@ def test_to_torch_rejects() -> None:
 # ---- from_torch -----------------------------------------------------------------------------
 
 
+@pytest.mark.needs_torch
 def test_from_torch_of_a_torch_built_network() -> None:
     torch.manual_seed(0)
     seq = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(),
@@ -203,14 +210,16 @@ def test_from_torch_of_a_torch_built_network() -> None:
     assert repr(model) == "MLP(2, [16, 16, 1], activation='relu', final_activation='linear')"
     assert all(p.gradient == 0.0 for p in model.parameters())
     X = [[0.5, -1.0], [2.0, 0.25], [-1.5, -0.75]]
-    expected = seq.double()(torch.tensor(X, dtype=F64)).detach()
-    got = torch.tensor([[t.value] for t in model.forward_batch(X)], dtype=F64)  # type: ignore[union-attr]
+    expected = seq.double()(torch.tensor(X, dtype=torch.float64)).detach()
+    rows = [[t.value] for t in model.forward_batch(X)]  # type: ignore[union-attr]
+    got = torch.tensor(rows, dtype=torch.float64)
     assert_close(got, expected)
 
 
+@pytest.mark.needs_torch
 def test_from_torch_identity_and_missing_activation_are_linear() -> None:
-    seq = torch.nn.Sequential(torch.nn.Linear(3, 2, dtype=F64), torch.nn.Identity(),
-                              torch.nn.Linear(2, 2, dtype=F64), torch.nn.Identity())
+    seq = torch.nn.Sequential(torch.nn.Linear(3, 2, dtype=torch.float64), torch.nn.Identity(),
+                              torch.nn.Linear(2, 2, dtype=torch.float64), torch.nn.Identity())
     model = from_torch(seq)
     assert [layer.activation for layer in model.layers] == ["linear", "linear"]
     assert model.activation == model.final_activation == "linear"
@@ -221,8 +230,9 @@ def test_from_torch_identity_and_missing_activation_are_linear() -> None:
     assert repr(tanh_then_linear) == "MLP(3, [4, 1], activation='tanh', final_activation='linear')"
 
 
+@pytest.mark.needs_torch
 def test_from_torch_linear_without_bias() -> None:
-    lin = torch.nn.Linear(2, 3, bias=False, dtype=F64)
+    lin = torch.nn.Linear(2, 3, bias=False, dtype=torch.float64)
     model = from_torch(torch.nn.Sequential(lin, torch.nn.Tanh()))
     params = model.parameters()
     assert [p.value for p in params[2::3]] == [0.0, 0.0, 0.0]
@@ -230,27 +240,30 @@ def test_from_torch_linear_without_bias() -> None:
     assert weights == lin.weight.detach().flatten().tolist()
 
 
+# each case's modules, made of torch.nn in the test (torch is imported at its first use)
+@pytest.mark.needs_torch
 @pytest.mark.parametrize(("modules", "message"), [
-    ([torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Dropout(), torch.nn.Linear(3, 1)],
+    (lambda nn: [nn.Linear(2, 3), nn.Tanh(), nn.Dropout(), nn.Linear(3, 1)],
      r"seq\[2\] is Dropout"),
-    ([torch.nn.Linear(2, 3), torch.nn.LeakyReLU()], r"seq\[1\] is LeakyReLU"),
-    ([torch.nn.Linear(2, 3), torch.nn.Sequential(torch.nn.Linear(3, 1))],
+    (lambda nn: [nn.Linear(2, 3), nn.LeakyReLU()], r"seq\[1\] is LeakyReLU"),
+    (lambda nn: [nn.Linear(2, 3), nn.Sequential(nn.Linear(3, 1))],
      r"seq\[1\] is Sequential"),
-    ([torch.nn.Conv1d(1, 1, 1)], r"seq\[0\] is Conv1d"),
-    ([torch.nn.Tanh(), torch.nn.Linear(2, 1)], r"seq\[0\] is Tanh, the first module"),
-    ([torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.ReLU()],
+    (lambda nn: [nn.Conv1d(1, 1, 1)], r"seq\[0\] is Conv1d"),
+    (lambda nn: [nn.Tanh(), nn.Linear(2, 1)], r"seq\[0\] is Tanh, the first module"),
+    (lambda nn: [nn.Linear(2, 3), nn.Tanh(), nn.ReLU()],
      r"seq\[2\] is ReLU, the second activation in a row"),
-    ([torch.nn.Linear(2, 3), torch.nn.Linear(4, 1)],
+    (lambda nn: [nn.Linear(2, 3), nn.Linear(4, 1)],
      r"seq\[1\] is Linear\(in_features=4\).*out_features=3"),
-    ([torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 3), torch.nn.ReLU(),
-      torch.nn.Linear(3, 1)], r"one activation to all hidden layers.*'tanh'.*layer 1.*'relu'"),
-    ([], "empty"),
+    (lambda nn: [nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 1)],
+     r"one activation to all hidden layers.*'tanh'.*layer 1.*'relu'"),
+    (lambda nn: [], "empty"),
 ])
-def test_from_torch_rejects(modules: list[Any], message: str) -> None:
+def test_from_torch_rejects(modules: Callable[[Any], list[Any]], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        from_torch(torch.nn.Sequential(*modules))
+        from_torch(torch.nn.Sequential(*modules(torch.nn)))
 
 
+@pytest.mark.needs_torch
 def test_from_torch_needs_a_sequential() -> None:
     with pytest.raises(TypeError, match="Sequential"):
         from_torch(torch.nn.Linear(2, 1))
@@ -261,6 +274,7 @@ def test_from_torch_needs_a_sequential() -> None:
 # ---- without torch ---------------------------------------------------------------------------
 
 
+@pytest.mark.needs_torch
 def test_missing_torch_raises_a_clear_import_error(monkeypatch: pytest.MonkeyPatch) -> None:
     model = MLP(2, [1], seed=0)
     seq = to_torch(model)

@@ -30,10 +30,9 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
+from lazy_torch import F, torch
 
 from pymicrograd import Tensor
 from pymicrograd._core import lib
@@ -47,7 +46,6 @@ from pymicrograd.losses import (
     sse_loss,
 )
 
-F64 = torch.float64
 EPS = 2.0 ** -52
 TINY = 2.0 ** -1074  # the smallest subnormal
 INF, NAN = math.inf, math.nan
@@ -78,7 +76,7 @@ def compare(ours: Tensor, leaves: list[Tensor], theirs: torch.Tensor, t_leaves: 
 
 
 def _arrays(xs: list[float]) -> tuple[list[Tensor], torch.Tensor, np.ndarray]:
-    return ([Tensor(v) for v in xs], torch.tensor(xs, dtype=F64, requires_grad=True),
+    return ([Tensor(v) for v in xs], torch.tensor(xs, dtype=torch.float64, requires_grad=True),
             np.array(xs, dtype=np.float64))
 
 
@@ -96,7 +94,7 @@ def check_squared(xs: list[float], ts: list[float], mean: bool) -> None:
         value_scale = float(np.sum(e * e) / (n if mean else 1))
         grad_scales = np.abs(e) * (2.0 / n if mean else 2.0)
     loss = (mse_loss if mean else sse_loss)(leaves, ts)
-    ref = F.mse_loss(tx, torch.tensor(ts, dtype=F64), reduction="mean" if mean else "sum")
+    ref = F.mse_loss(tx, torch.tensor(ts, dtype=torch.float64), reduction="mean" if mean else "sum")
     compare(loss, leaves, ref, tx, value_scale, grad_scales)
 
 
@@ -105,7 +103,7 @@ def check_hinge(xs: list[float], ys: list[float]) -> None:
     n = len(xs)
     with np.errstate(all="ignore"):
         value_scale = float(np.sum(np.maximum(1.0 - np.array(ys) * x, 0.0)) / n)
-    ref = torch.relu(1 - torch.tensor(ys, dtype=F64) * tx).mean()
+    ref = torch.relu(1 - torch.tensor(ys, dtype=torch.float64) * tx).mean()
     compare(hinge_loss(leaves, ys), leaves, ref, tx, value_scale, np.full(n, 1.0 / n))
 
 
@@ -117,13 +115,13 @@ def check_bce(xs: list[float], ts: list[float]) -> None:
         log_sigmoid = np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
         value_scale = float(np.sum(np.abs((1.0 - t) * x) + np.abs(log_sigmoid)) / n)
         grad_scales = (1.0 / (1.0 + np.exp(-x)) + t) / n
-    ref = F.binary_cross_entropy_with_logits(tx, torch.tensor(ts, dtype=F64))
+    ref = F.binary_cross_entropy_with_logits(tx, torch.tensor(ts, dtype=torch.float64))
     compare(bce_with_logits_loss(leaves, ts), leaves, ref, tx, value_scale, grad_scales)
 
 
 def check_cross_entropy(rows: list[list[float]], labels: list[int]) -> None:
     leaves = [[Tensor(v) for v in row] for row in rows]
-    tx = torch.tensor(rows, dtype=F64, requires_grad=True)
+    tx = torch.tensor(rows, dtype=torch.float64, requires_grad=True)
     n = len(rows)
     with np.errstate(all="ignore"):
         x = np.array(rows, dtype=np.float64)
@@ -151,6 +149,7 @@ EXTREMES = [BIG, -BIG, 1e308, -1e308, 1e16, -1e16, INF, -INF, NAN, 0.0, -0.0, TI
             709.9, -709.9, 740.0, -740.0, 37.0, -37.0, 30.0, -30.0, 1.0]
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("mean", [False, True], ids=["sse", "mse"])
 @pytest.mark.parametrize("x", EXTREMES)
 def test_squared_errors_at_extremes(x: float, mean: bool) -> None:
@@ -167,6 +166,7 @@ def test_mse_gradient_is_torchs_2_over_n_times_the_error() -> None:
     assert xs[0].gradient == (2.0 / 3) * 1e308  # torch's mse_loss_backward, to the bit
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("x", EXTREMES)
 def test_hinge_at_extremes(x: float) -> None:
     for y in (1.0, -1.0):
@@ -174,6 +174,7 @@ def test_hinge_at_extremes(x: float) -> None:
         check_hinge([x, -x, 0.5], [y, y, -y])
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("x", EXTREMES)
 def test_bce_with_logits_at_extremes(x: float) -> None:
     for t in (0.0, 0.25, 0.5, 1.0):
@@ -206,6 +207,7 @@ CE_ROWS = [
 ]
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("row", CE_ROWS, ids=str)
 def test_cross_entropy_at_extremes(row: list[float]) -> None:
     for label in range(len(row)):
@@ -223,6 +225,7 @@ def test_cross_entropy_of_a_huge_tie() -> None:
         assert [t.gradient for t in row] == [-0.5, 0.5]
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("p", EXTREMES)
 def test_l2_penalty_at_extremes(p: float) -> None:
     for alpha in (1e-4, 0.5, 1.0, 1e300, -2.0):
@@ -230,13 +233,14 @@ def test_l2_penalty_at_extremes(p: float) -> None:
         check_l2([p, -1e308, 3.0], alpha)
 
 
+@pytest.mark.needs_torch
 def test_l2_penalty_gradient_near_the_largest_double() -> None:
     """2 alpha p is finite, as torch's gradient of alpha * (p * p).sum(); the old
     alpha * (2 p) overflowed to inf."""
     p = Tensor(1e308)
     loss = l2_penalty([p], 1e-4)
     loss.backward()
-    tp = torch.tensor([1e308], dtype=F64, requires_grad=True)
+    tp = torch.tensor([1e308], dtype=torch.float64, requires_grad=True)
     (1e-4 * (tp * tp).sum()).backward()
     assert tp.grad is not None and math.isfinite(tp.grad.item())
     assert loss.value == INF
@@ -301,16 +305,19 @@ def paired(draw: Any, target: st.SearchStrategy[float]) -> tuple[list[float], li
     return draw(lists_of(wide, n)), draw(lists_of(target, n))
 
 
+@pytest.mark.needs_torch
 @given(paired(st.floats(-1e308, 1e308)), st.booleans())
 def test_squared_errors_match_torch_at_any_magnitude(case: Any, mean: bool) -> None:
     check_squared(*case, mean)
 
 
+@pytest.mark.needs_torch
 @given(paired(st.sampled_from([1.0, -1.0])))
 def test_hinge_matches_torch_at_any_magnitude(case: Any) -> None:
     check_hinge(*case)
 
 
+@pytest.mark.needs_torch
 @given(paired(unit))
 def test_bce_with_logits_matches_torch_at_any_magnitude(case: Any) -> None:
     check_bce(*case)
@@ -323,6 +330,7 @@ def classification(draw: Any) -> tuple[list[list[float]], list[int]]:
     return rows, draw(lists_of(st.integers(0, k - 1), n))
 
 
+@pytest.mark.needs_torch
 @given(classification())
 def test_cross_entropy_matches_torch_at_any_magnitude(case: Any) -> None:
     check_cross_entropy(*case)
@@ -334,6 +342,7 @@ def test_cross_entropy_node_has_the_bits_of_the_k_plus_2_nodes_at_any_magnitude(
     check_same_bits_as_k_plus_2_nodes(*case, scale)
 
 
+@pytest.mark.needs_torch
 @given(st.integers(1, 7).flatmap(lambda n: lists_of(wide, n)), st.floats(-1e308, 1e308))
 def test_l2_penalty_matches_torch_at_any_magnitude(ps: list[float], alpha: float) -> None:
     check_l2(ps, alpha)

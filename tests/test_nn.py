@@ -14,15 +14,15 @@ import doctest
 import gc
 import json
 import random
+from collections.abc import Iterable
 from typing import Any, Callable
 
 import numpy as np
 import pytest
-import torch
 from c_calls import CountingLib
 from hypothesis import given
 from hypothesis import strategies as st
-from torch.testing import assert_close
+from lazy_torch import assert_close, close, torch
 
 import pymicrograd
 from pymicrograd import Tensor, live_nodes, nn
@@ -30,10 +30,10 @@ from pymicrograd.nn import MLP, Layer, Module, Neuron
 from pymicrograd.testing import strategies as S
 
 ACTS = ["tanh", "relu", "sigmoid", "linear"]
-F64 = torch.float64
 
 TORCH_ACT: dict[str, Callable[[Any], Any]] = {
-    "tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda z: z,
+    "tanh": lambda z: torch.tanh(z), "relu": lambda z: torch.relu(z),   # torch at first use
+    "sigmoid": lambda z: torch.sigmoid(z), "linear": lambda z: z,
 }
 TENSOR_ACT: dict[str, Callable[[Tensor], Tensor]] = {
     "tanh": Tensor.tanh, "relu": Tensor.relu, "sigmoid": Tensor.sigmoid, "linear": lambda z: z,
@@ -41,15 +41,23 @@ TENSOR_ACT: dict[str, Callable[[Tensor], Tensor]] = {
 
 
 def leaf(v: float) -> torch.Tensor:
-    return torch.tensor(v, dtype=F64, requires_grad=True)
+    return torch.tensor(v, dtype=torch.float64, requires_grad=True)
 
 
 def values(ts: list[Tensor]) -> torch.Tensor:
-    return torch.tensor([t.value for t in ts], dtype=F64)
+    return torch.tensor([t.value for t in ts], dtype=torch.float64)
 
 
 def grads(ts: list[Tensor]) -> torch.Tensor:
-    return torch.tensor([t.gradient for t in ts], dtype=F64)
+    return torch.tensor([t.gradient for t in ts], dtype=torch.float64)
+
+
+def value_list(ts: Iterable[Tensor]) -> list[float]:
+    return [t.value for t in ts]
+
+
+def grad_list(ts: Iterable[Tensor]) -> list[float]:
+    return [t.gradient for t in ts]
 
 
 def as_list(out: Tensor | list[Tensor]) -> list[Tensor]:
@@ -136,17 +144,18 @@ def torch_reference(case: Case, flat: list[float]) -> tuple[torch.Tensor, torch.
     x = [leaf(v) for v in case.x]
     outs = reference_forward(params, x, case.nouts, case.acts, TORCH_ACT)
     weighted_sum(outs, case.coeffs).backward()
-    zero = torch.tensor(0.0, dtype=F64)
+    zero = torch.tensor(0.0, dtype=torch.float64)
     x_grads = [xi.grad if xi.grad is not None else zero
                for xi, t in zip(x, case.as_tensor) if t]
     p_grads = [p.grad if p.grad is not None else zero for p in params]
     return (torch.stack([o.detach() for o in outs]), torch.stack(p_grads),
-            torch.stack(x_grads) if x_grads else torch.zeros(0, dtype=F64))
+            torch.stack(x_grads) if x_grads else torch.zeros(0, dtype=torch.float64))
 
 
 # ---- the networks against torch and against op-by-op graphs ----------------------------
 
 
+@pytest.mark.needs_torch
 @given(mlp_cases())
 def test_mlp_matches_torch(case: Case) -> None:
     model = MLP(case.nin, case.nouts, case.activation, case.final, seed=case.seed)
@@ -170,19 +179,20 @@ def test_mlp_matches_op_by_op_graph(case: Case) -> None:
     xs, tensor_inputs = inputs_of(case)
 
     weighted_sum(as_list(model(xs)), case.coeffs).backward()
-    c_param_grads, c_input_grads = grads(params), grads(tensor_inputs)
+    c_param_grads, c_input_grads = grad_list(params), grad_list(tensor_inputs)
     model.zero_grad()
     for t in tensor_inputs:
         t.gradient = 0.0
 
     outs = reference_forward(params, xs, case.nouts, case.acts, TENSOR_ACT)
-    c_values = values(as_list(model(xs)))
-    assert_close(values(outs), c_values)
+    c_values = value_list(as_list(model(xs)))
+    assert value_list(outs) == close(c_values)
     weighted_sum(outs, case.coeffs).backward()
-    assert_close(grads(params), c_param_grads)
-    assert_close(grads(tensor_inputs), c_input_grads)
+    assert grad_list(params) == close(c_param_grads)
+    assert grad_list(tensor_inputs) == close(c_input_grads)
 
 
+@pytest.mark.needs_torch
 @given(mlp_cases(max_layers=1))
 def test_layer_and_its_neurons_match_torch(case: Case) -> None:
     layer = Layer(case.nin, case.nouts[0], case.activation, seed=case.seed)
@@ -204,6 +214,7 @@ def test_layer_and_its_neurons_match_torch(case: Case) -> None:
         assert neuron.parameters() == params[j * (case.nin + 1):(j + 1) * (case.nin + 1)]
 
 
+@pytest.mark.needs_torch
 @given(st.integers(1, 5), activations, seeds,
        st.lists(S.reals(-3.0, 3.0), min_size=5, max_size=5), st.booleans())
 def test_standalone_neuron_matches_torch(nin: int, act: str, seed: int, x: list[float],
@@ -219,8 +230,8 @@ def test_standalone_neuron_matches_torch(nin: int, act: str, seed: int, x: list[
     tx = [leaf(v) for v in x[:nin]]
     (t_out,) = reference_forward([*w, b], tx, [1], [act], TORCH_ACT)
     t_out.backward()
-    assert_close(torch.tensor(out.value, dtype=F64), t_out.detach())
-    zero = torch.tensor(0.0, dtype=F64)
+    assert_close(torch.tensor(out.value, dtype=torch.float64), t_out.detach())
+    zero = torch.tensor(0.0, dtype=torch.float64)
     assert_close(grads(neuron.parameters()),
                  torch.stack([p.grad if p.grad is not None else zero for p in [*w, b]]))
     if tensor_inputs:
@@ -239,23 +250,23 @@ def test_forward_batch_equals_per_sample_calls(case: Case, rows: list[list[float
     assert len(batch) == len(X)
     flat_batch = [t for entry in batch for t in as_list(entry)]
     weighted_sum(flat_batch, case.coeffs * len(X)).backward()
-    batch_grads = grads(params)
+    batch_grads = grad_list(params)
     model.zero_grad()
 
     singles = [model(x) for x in X]
     for b, s in zip(batch, singles):
         assert type(b) is type(s)
     flat_single = [t for entry in singles for t in as_list(entry)]
-    assert values(flat_batch).tolist() == values(flat_single).tolist()
+    assert value_list(flat_batch) == value_list(flat_single)
     weighted_sum(flat_single, case.coeffs * len(X)).backward()
-    assert_close(grads(params), batch_grads)
+    assert grad_list(params) == close(batch_grads)
 
     # a numpy array gives the same
     arr_out = model.forward_batch(np.array(X))
-    assert values([t for e in arr_out for t in as_list(e)]).tolist() == \
-        values(flat_single).tolist()
+    assert value_list([t for e in arr_out for t in as_list(e)]) == value_list(flat_single)
 
 
+@pytest.mark.needs_torch
 def test_demo_network_matches_torch_linear_layers() -> None:
     """micrograd's demo network on a batch against nn.Linear layers (vectorized torch)."""
     rng = np.random.RandomState(0)
@@ -264,13 +275,14 @@ def test_demo_network_matches_torch_linear_layers() -> None:
     scores = model.forward_batch(X)
     weighted_sum(scores, [1.0] * len(scores)).backward()
 
-    lins = [torch.nn.Linear(a, b, dtype=F64) for a, b in [(2, 16), (16, 16), (16, 1)]]
+    lins = [torch.nn.Linear(a, b, dtype=torch.float64) for a, b in [(2, 16), (16, 16), (16, 1)]]
     with torch.no_grad():
         for lin, layer in zip(lins, model.layers):
             rows = [n.parameters() for n in layer.neurons]
-            lin.weight.copy_(torch.tensor([[p.value for p in r[:-1]] for r in rows], dtype=F64))
-            lin.bias.copy_(torch.tensor([r[-1].value for r in rows], dtype=F64))
-    h = torch.tensor(X, dtype=F64)
+            lin.weight.copy_(torch.tensor([[p.value for p in r[:-1]] for r in rows],
+                                          dtype=torch.float64))
+            lin.bias.copy_(torch.tensor([r[-1].value for r in rows], dtype=torch.float64))
+    h = torch.tensor(X, dtype=torch.float64)
     h = torch.relu(lins[0](h))
     h = torch.relu(lins[1](h))
     out = lins[2](h).squeeze(1)
@@ -305,13 +317,12 @@ def test_parameters_in_micrograds_order() -> None:
         ours_out = model(x)
         their_out = micro([Value(v) for v in x])
         assert isinstance(ours_out, list)
-        assert_close(values(ours_out), torch.tensor([o.data for o in their_out], dtype=F64))
+        assert value_list(ours_out) == close([o.data for o in their_out])
         model.zero_grad()
         micro.zero_grad()
         weighted_sum(ours_out, [1.0, -2.0, 0.5]).backward()
         weighted_sum(their_out, [1.0, -2.0, 0.5]).backward()
-        assert_close(grads(model.parameters()),
-                     torch.tensor([p.grad for p in micro.parameters()], dtype=F64))
+        assert grad_list(model.parameters()) == close([p.grad for p in micro.parameters()])
 
 
 def test_width_one_hidden_layer_feeds_the_next_layer() -> None:
@@ -539,7 +550,7 @@ def test_state_dict_round_trip(make: Callable[[int], Any], tmp_path: Any) -> Non
     third.load(str(path))
     assert [p.value for p in third.parameters()] == state["parameters"]
     x = [0.25 * (i + 1) for i in range(src.nin)]
-    assert values(as_list(third(x))).tolist() == values(as_list(src(x))).tolist()
+    assert value_list(as_list(third(x))) == value_list(as_list(src(x)))
 
 
 def test_state_dict_describes_the_shape() -> None:
@@ -679,11 +690,11 @@ def test_forward_batch_bad_input() -> None:
     with pytest.raises(TypeError, match="X must hold numbers"):
         model.forward_batch(np.array([[Tensor(1.0), 2.0]], dtype=object))
     # ints, numpy rows, a Fortran-ordered int array: all converted
-    ref = values(model.forward_batch([[1.0, 2.0], [3.0, 4.0]]))  # type: ignore[arg-type]
+    ref = value_list(model.forward_batch([[1.0, 2.0], [3.0, 4.0]]))  # type: ignore[arg-type]
     for X in ([[1, 2], [3, 4]], [(1, 2.0), (3.0, 4)], ((1.0, 2.0), [3.0, 4.0]),
               [np.array([1.0, 2.0]), np.array([3.0, 4.0])],
               np.asfortranarray(np.array([[1, 2], [3, 4]]))):
-        assert values(model.forward_batch(X)).tolist() == ref.tolist()  # type: ignore[arg-type]
+        assert value_list(model.forward_batch(X)) == ref  # type: ignore[arg-type]
 
 
 def test_modules_are_importable_from_the_package() -> None:

@@ -26,14 +26,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from unittest.mock import MagicMock
 
 import pytest
 import test_edges
 import test_loss_extremes
-
-# test_edges and test_loss_extremes compare with torch: this module needs it as they
-# do, and conftest's --without-torch skips it with them (it looks for this import).
-import torch  # noqa: F401
 
 from pymicrograd import Tensor
 from pymicrograd._core import ffi, lib
@@ -111,9 +108,12 @@ def edge_case_ops(monkeypatch: pytest.MonkeyPatch) -> set[str]:
         built |= ops_in(fn(*[Tensor(a) for a in args]))
     for _, activation, x, w, b, _ in test_edges.NEURON_EDGE_CASES:
         built |= ops_in(test_edges.neuron_node(activation, x, w, b)[0])
-    # each checker of test_loss_extremes builds its loss and hands it to compare()
+    # each checker of test_loss_extremes builds its loss and hands it to compare(); what
+    # it builds in torch is not wanted here, so torch is a mock (no torch needed here)
     monkeypatch.setattr(test_loss_extremes, "compare",
                         lambda ours, *_: built.update(ops_in(ours)))
+    monkeypatch.setattr(test_loss_extremes, "torch", MagicMock())
+    monkeypatch.setattr(test_loss_extremes, "F", MagicMock())
     test_loss_extremes.check_squared([1.0, 2.0], [0.5, 0.5], mean=True)
     test_loss_extremes.check_hinge([1.0, 2.0], [1.0, -1.0])
     test_loss_extremes.check_bce([1.0, 2.0], [0.0, 1.0])

@@ -11,18 +11,16 @@ import gc
 from typing import Any, Callable
 
 import pytest
-import torch
 from c_calls import CountingLib
-from torch.testing import assert_close
+from lazy_torch import assert_close, torch
 
 from pymicrograd import Tensor, live_nodes, optim
 from pymicrograd.losses import sse_loss
 from pymicrograd.nn import MLP
 from pymicrograd.optim import SGD, Adam, AdamW
 
-F64 = torch.float64
 
-
+@pytest.mark.needs_torch
 def test_defaults_are_torchs() -> None:
     p = [Tensor(1.0)]
     for ours, theirs in ((Adam(p), torch.optim.Adam), (AdamW(p), torch.optim.AdamW)):
@@ -35,21 +33,22 @@ def test_defaults_are_torchs() -> None:
     assert (sgd.momentum, sgd.weight_decay) == (0.0, 0.0)
 
 
+@pytest.mark.needs_torch
 def test_training_a_model_matches_torch() -> None:
     """Adam on a model's real gradients, step by step, against torch.optim.Adam."""
     model = MLP(2, [3, 1], seed=0)
     params = model.parameters()
-    t_params = [torch.tensor(p.value, dtype=F64, requires_grad=True) for p in params]
+    t_params = [torch.tensor(p.value, dtype=torch.float64, requires_grad=True) for p in params]
     opt, t_opt = Adam(params, lr=0.05), torch.optim.Adam(t_params, lr=0.05)
     X, y = [[1.0, -1.0], [0.5, 2.0], [-1.0, 0.0]], [1.0, -1.0, 0.5]
     for _ in range(5):
         opt.zero_grad()
         sse_loss(model.forward_batch(X), y).backward()
         for p, t in zip(params, t_params):
-            t.grad = torch.tensor(p.gradient, dtype=F64)
+            t.grad = torch.tensor(p.gradient, dtype=torch.float64)
         opt.step()
         t_opt.step()
-        assert_close(torch.tensor([p.value for p in params], dtype=F64),
+        assert_close(torch.tensor([p.value for p in params], dtype=torch.float64),
                      torch.stack([t.detach() for t in t_params]))
 
 

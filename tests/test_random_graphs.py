@@ -7,8 +7,9 @@ second backward that doubles every gradient, are checks of the suite
 
 from __future__ import annotations
 
-import torch
+import pytest
 from hypothesis import given
+from lazy_torch import torch
 
 from pymicrograd import Tensor
 from pymicrograd.testing._suite import References, program_against_torch
@@ -89,6 +90,7 @@ EVERY_OP = Program(
 )
 
 
+@pytest.mark.needs_torch
 def test_fixed_program_with_every_op_and_form_matches_torch():
     """All 21 (form, op) kinds at once, with reuse, against torch node by node."""
     kinds = {(i.form, i.op) for i in EVERY_OP.instrs}

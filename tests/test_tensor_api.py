@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import torch
+from lazy_torch import torch
 
 from pymicrograd import Tensor, Value, live_nodes
 
@@ -285,6 +285,7 @@ def _torch_value_and_grad(fn, x):
     return out.detach(), xt.grad
 
 
+@pytest.mark.needs_torch
 @pytest.mark.parametrize(
     ("name", "fn", "value", "grad"),
     [

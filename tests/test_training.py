@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
-from torch.testing import assert_close
+from lazy_torch import close
 
 from pymicrograd import Tensor
 from pymicrograd.losses import hinge_loss, l2_penalty, sse_loss
@@ -85,7 +84,7 @@ def test_seed_example_trains(seed: int) -> None:
     seed_style = train_seed_style(MLP(3, [4, 4, 1], seed=seed))
     batched_model = MLP(3, [4, 4, 1], seed=seed)
     batched = train_batched(batched_model)
-    assert_close(torch.tensor(batched), torch.tensor(seed_style))
+    assert batched == close(seed_style)
     final = sse_loss(batched_model.forward_batch(XS), YS).value
     assert final < 0.05, (seed, final)
     for x, y in zip(XS, YS):
@@ -129,7 +128,7 @@ def test_moons_demo_reaches_full_accuracy(tmp_path: Any) -> None:
     model = MLP(2, [16, 16, 1], activation="relu", final_activation="linear", seed=1337)
     history = train_moons(model, X, y)
     # micrograd's demo notebook prints "step 0 loss 0.8958441028683222, accuracy 50.0%"
-    assert_close(history[0], 0.8958441028683222)
+    assert history[0] == close(0.8958441028683222)
     scores = model.forward_batch(X)
     assert isinstance(scores[0], Tensor)
     assert accuracy(scores, y) == 1.0  # type: ignore[arg-type]
@@ -171,9 +170,8 @@ def test_moons_matches_micrograd_step_by_step() -> None:
         for p in micro.parameters():
             p.data -= (1.0 - 0.9 * k / 100) * p.grad
         theirs.append(total.data)
-    assert_close(torch.tensor(ours), torch.tensor(theirs))
-    assert_close(torch.tensor([p.value for p in model.parameters()]),
-                 torch.tensor([p.data for p in micro.parameters()]))
+    assert ours == close(theirs)
+    assert [p.value for p in model.parameters()] == close([p.data for p in micro.parameters()])
 
 
 def test_moons_seed_style_loop_matches_the_batched_path() -> None:
@@ -194,4 +192,4 @@ def test_moons_seed_style_loop_matches_the_batched_path() -> None:
         for p in params:
             p.value -= (1.0 - 0.9 * k / 100) * p.gradient
         history.append(loss.value)
-    assert_close(torch.tensor(history), torch.tensor(batched))
+    assert history == close(batched)

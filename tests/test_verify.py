@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
-import torch.nn.functional as F
 from hypothesis import given
+from lazy_torch import F, torch
 
 from pymicrograd import Tensor
 from pymicrograd.__main__ import main
@@ -62,6 +61,7 @@ def run_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
 # ---- the command ---------------------------------------------------------------------------
 
 
+@pytest.mark.needs_torch
 def test_verify_passes_with_a_line_per_area_and_the_seed(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         tmp_path: Path) -> None:
@@ -83,6 +83,7 @@ def test_verify_passes_with_a_line_per_area_and_the_seed(
     assert list(tmp_path.iterdir()) == []  # no .hypothesis folder in the current one
 
 
+@pytest.mark.needs_torch
 def test_verify_reports_the_smallest_failing_example_and_exits_1(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """A check that fails (a custom op with a wrong derivative) is reported, shrunk."""
@@ -152,6 +153,7 @@ def test_verify_bad_arguments_are_usage_errors(capsys: pytest.CaptureFixture[str
 # ---- pymicrograd.testing: a user's function ------------------------------------------------
 
 
+@pytest.mark.needs_torch
 def test_check_function_passes_a_right_function_against_both_references() -> None:
     report = check_function(lambda a, b: (a * b + 1.0).tanh() * a.relu() + (b * b + 0.5).log(),
                             away_from(0.0, 0.1, -3.0, 3.0), reals(-3.0, 3.0),
@@ -178,6 +180,7 @@ def test_check_function_catches_a_wrong_hand_written_derivative_by_central_diffe
     assert "more than the tolerance" in message
 
 
+@pytest.mark.needs_torch
 def test_check_function_catches_it_against_a_torch_reference_too() -> None:
     with pytest.raises(GradientMismatch, match=r"smallest failing input: a=1\.0\n"
                                                r"GradientMismatch: at a=1\.0: 1 of 2 numbers"):
@@ -187,6 +190,7 @@ def test_check_function_catches_it_against_a_torch_reference_too() -> None:
     assert report.references == ("torch float64", "central differences")
 
 
+@pytest.mark.needs_torch
 def test_compare_function_inside_a_hypothesis_test_of_ones_own() -> None:
     tally = Tally()
 
@@ -198,6 +202,7 @@ def test_compare_function_inside_a_hypothesis_test_of_ones_own() -> None:
     assert tally.torch_numbers > 0 and tally.fd_numbers > 0
 
 
+@pytest.mark.needs_torch
 def test_compare_function_on_a_function_torch_cannot_run_says_to_pass_a_reference() -> None:
     with pytest.raises(TypeError, match=r"cannot run on torch tensors \(AttributeError: "
                                         r".*give compare_function a `reference`"):
@@ -221,6 +226,7 @@ def test_leaves_draws_a_fresh_leaf_per_example() -> None:
 
 
 # factories, not models: no C node may outlive a test (test_allocation_failure)
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("make", [lambda: MLP(3, [4, 4, 2], seed=1),
                                   lambda: MLP(2, [3, 1], "relu", seed=2),
                                   lambda: Layer(3, 2, "sigmoid", seed=3),
@@ -235,6 +241,7 @@ def test_check_model_passes_built_in_models(make: Any) -> None:
     assert report.tally.torch_numbers > 0
 
 
+@pytest.mark.needs_torch
 def test_check_model_reports_a_twin_that_computes_something_else(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import pymicrograd.interop as interop
@@ -279,6 +286,7 @@ def test_central_differences_fail_at_a_kink_rather_than_loosen() -> None:
     assert tally.fd_numbers == 1 and tally.fd_worst < 1e-9
 
 
+@pytest.mark.needs_torch
 def test_module_doctests() -> None:
     import doctest
 
