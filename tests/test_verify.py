@@ -274,8 +274,10 @@ def test_error_is_relative_to_one_plus_the_reference() -> None:
 
 def test_central_differences_fail_at_a_kink_rather_than_loosen() -> None:
     relu = lambda v: max(v, 0.0)  # noqa: E731
-    with pytest.raises(GradientMismatch, match="not sharp here"):  # a step crosses the kink
-        compare_with_central_differences(Tally(), "relu at 3e-6", relu, 3e-6, 1.0, 1.0)
+    with pytest.raises(GradientMismatch, match="not sharp here"):  # every step crosses it
+        compare_with_central_differences(Tally(), "relu at 3e-8", relu, 3e-8, 1.0, 1.0)
+    # 3e-6 from the kink, the first step (2**-17) crosses it, a smaller one does not
+    compare_with_central_differences(Tally(), "relu at 3e-6", relu, 3e-6, 1.0, 1.0)
     with pytest.raises(GradientMismatch, match=r"central difference 0\.5; they differ by 0\.5"):
         compare_with_central_differences(Tally(), "relu at 0", relu, 0.0, 0.0, 1.0)
     with pytest.raises(GradientMismatch, match="more than the tolerance"):
@@ -284,6 +286,18 @@ def test_central_differences_fail_at_a_kink_rather_than_loosen() -> None:
     tally = Tally()
     compare_with_central_differences(tally, "x**2 at 1", lambda v: v * v, 1.0, 2.0, 2.0)
     assert tally.fd_numbers == 1 and tally.fd_worst < 1e-9
+
+
+def test_central_differences_take_a_smaller_step_where_the_third_derivative_is_large() -> None:
+    """A log near its lower bound behind a steep map (as hypothesis found in a long
+    program: v25 = log(v24) with v24 = 47 v9 + ... near 0.1): smooth, but a step of
+    2**-17 is too coarse for central differences to be sharp there."""
+    f = lambda v: math.log(0.05 + 47.0 * (v - 0.2))  # noqa: E731
+    tally = Tally()
+    compare_with_central_differences(tally, "steep log", f, 0.2, 940.0, 10.0)
+    assert tally.fd_worst < 1e-5
+    with pytest.raises(GradientMismatch, match="more than the tolerance"):
+        compare_with_central_differences(Tally(), "steep log", f, 0.2, 940.1, 10.0)
 
 
 @pytest.mark.needs_torch
