@@ -269,46 +269,39 @@ static PyObject *get_gradient(PyObject *self, void *unused)
     return n ? PyFloat_FromDouble(mg_grad(n)) : NULL;
 }
 
-/* x as a double by _core's rule (as_float), or -1 with its exception */
-static int set_number(PyObject *x, double *out, const char *what)
+/* self's `what` (value or gradient) set to x, read by _core's rule (as_float) */
+static int set_number(PyObject *self, PyObject *x, const char *what,
+                      void (*set)(mg_node *, double))
 {
-    if (PyFloat_CheckExact(x)) {
-        *out = PyFloat_AsDouble(x);
-        return 0;
+    mg_node *n;
+    double v;
+    if (!x) {
+        PyErr_Format(PyExc_AttributeError, "%s cannot be deleted", what);
+        return -1;
     }
-    PyObject *f = PyObject_CallFunction(as_float, "Os", x, what);
-    if (!f) return -1;
-    *out = PyFloat_AsDouble(f);
-    Py_DECREF(f);
+    if (!(n = node_of(self))) return -1;
+    if (PyFloat_CheckExact(x)) {
+        v = PyFloat_AsDouble(x);
+    } else {
+        PyObject *f = PyObject_CallFunction(as_float, "Os", x, what);
+        if (!f) return -1;
+        v = PyFloat_AsDouble(f);
+        Py_DECREF(f);
+    }
+    set(n, v);
     return 0;
 }
 
 static int set_value(PyObject *self, PyObject *x, void *unused)
 {
     (void)unused;
-    double v;
-    mg_node *n;
-    if (!x) {
-        PyErr_SetString(PyExc_AttributeError, "value cannot be deleted");
-        return -1;
-    }
-    if (!(n = node_of(self)) || set_number(x, &v, "value") < 0) return -1;
-    mg_set_value(n, v);
-    return 0;
+    return set_number(self, x, "value", mg_set_value);
 }
 
 static int set_gradient(PyObject *self, PyObject *x, void *unused)
 {
     (void)unused;
-    double g;
-    mg_node *n;
-    if (!x) {
-        PyErr_SetString(PyExc_AttributeError, "gradient cannot be deleted");
-        return -1;
-    }
-    if (!(n = node_of(self)) || set_number(x, &g, "gradient") < 0) return -1;
-    mg_set_grad(n, g);
-    return 0;
+    return set_number(self, x, "gradient", mg_set_grad);
 }
 
 static PyObject *get_address(PyObject *self, void *unused)
