@@ -4,12 +4,11 @@ Each Tensor owns one reference to one C node (csrc/mg.h). Its C half, `TensorBas
 (pymicrograd/_tensor.c), holds that reference and implements what runs per op: the
 operators ``+ - * / **`` and unary ``-``, the application of a named op (``tanh`` and
 the other methods here call it), ``value`` and ``gradient``, equality and hashing.
-Each op makes its node and the
-Tensor that owns it in one C call, so no Ctrl-C can come between them, and a Tensor
-gives its node back when it goes. `backward()` runs reverse-mode differentiation in
-C. This class adds what Python adds on top: the children it has handed out and any
-attribute you set (a label). Those refer down the graph, never up, so wrappers form
-no reference cycles.
+Each op makes its node and the Tensor that owns it in one C call, so no Ctrl-C can
+come between them, and a Tensor gives its node back when it goes. `backward()` runs
+reverse-mode differentiation in C. This class adds what Python adds on top: the
+children it has handed out and any attribute you set (a label). Those refer down the
+graph, never up, so wrappers form no reference cycles.
 """
 
 from __future__ import annotations
