@@ -2,14 +2,17 @@
 
 Each test here pins one place in the C core where a gradient is added to (``+=``)
 rather than set, found by mutation testing (tools/mutate.py, chapter 9): with ``=``
-there, the test fails. The values are small enough to work out by hand; where a
-parent's order in the graph decides which contribution an ``=`` would lose (the
-backward pass takes the last-built parent first), both orders are tested.
+there, the test fails. One more, found the same way, pins that what an n-ary node
+adds is scaled by the gradient it receives (one that is only ever a root receives 1).
+The values are small enough to work out by hand; where a parent's order in the graph
+decides which contribution an ``=`` would lose (the backward pass takes the last-built
+parent first), both orders are tested.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import pytest
 from lazy_torch import torch
@@ -77,6 +80,29 @@ def test_bce_over_one_logit_twice() -> None:
     bce_with_logits_loss([x, x], [1.0, 0.0]).backward()
     s = 1.0 / (1.0 + math.exp(0.8))
     assert x.gradient == pytest.approx(((s - 1.0) + s) / 2, rel=1e-15)
+
+
+def c_nary(fn: str) -> Callable[..., Tensor]:
+    """The C API's n-ary node `fn` (mg_sum, mg_sum_squares, mg_logsumexp) over Tensors."""
+    return lambda *xs: make_tensor(getattr(lib, fn), node_array(xs), len(xs), what=fn)
+
+
+@pytest.mark.parametrize("fn, args, grads", [
+    ("mg_sum", (1.5, -2.0), (3.0, 3.0)),                  # 3 * 1 each
+    ("mg_sum_squares", (1.5, -2.0), (9.0, -12.0)),        # 3 * 2x
+    ("mg_logsumexp", (0.25, 0.25), (1.5, 1.5)),           # 3 * softmax = 3 * 1/2
+])
+def test_nary_node_below_the_root_scales_its_derivatives_by_the_gradient_it_gets(
+        fn: str, args: tuple[float, ...], grads: tuple[float, ...]) -> None:
+    """d/dx_i of 3 * node(x) is 3 * d node/dx_i, not d node/dx_i.
+
+    The suite's n-ary checks add the node to the rest of the graph, so it receives 1,
+    and no loss builds a logsumexp node any more (cross-entropy has its own): g could
+    be dropped from logsumexp's backward unseen (a survivor of mutation testing).
+    """
+    xs = [Tensor(a) for a in args]
+    (c_nary(fn)(*xs) * 3.0).backward()
+    assert [x.gradient for x in xs] == [pytest.approx(g, rel=1e-15) for g in grads]
 
 
 def batch_nodes(model: MLP, outs: list[Tensor]) -> list[Tensor]:

@@ -24,8 +24,9 @@ __all__ = ["PLOT_HINT", "DigitPredictions", "Regions", "plot_digits", "plot_file
 PLOT_HINT = 'pip install "pymicrograd[plot]"'
 """How to install matplotlib for the plots."""
 
-Rows = Sequence[Sequence[float]]
-"""Samples' inputs, one row of numbers per sample (a dataset's X)."""
+SampleInputs = Sequence[Sequence[float]]
+"""A dataset's inputs (its X), one sequence of numbers per sample: a point (x, y) in the
+decision regions, a digit's 64 pixels, the seed notebook's three inputs."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Regions:
     levels); `labels` are the data points' own classes on the same scale.
     """
 
-    X: Rows
+    X: SampleInputs
     labels: Sequence[float]
     classes: int
     predict: Callable[[list[list[float]]], list[float]]
@@ -50,7 +51,7 @@ class DigitPredictions:
     `images` are rows of 64 pixel values in [0, 1] (8x8, row by row).
     """
 
-    images: Rows
+    images: SampleInputs
     labels: Sequence[int]
     predicted: Sequence[int]
     title: str
@@ -95,7 +96,7 @@ def _pyplot() -> Any:
     return _matplotlib("matplotlib.pyplot")
 
 
-def _grid(X: Rows, n: int = 120) -> tuple[list[float], list[float]]:
+def _grid(X: SampleInputs, n: int = 120) -> tuple[list[float], list[float]]:
     """n x n grid points covering the data with a margin (x coordinates, y coordinates)."""
     lo = [min(row[i] for row in X) for i in (0, 1)]
     hi = [max(row[i] for row in X) for i in (0, 1)]

@@ -18,7 +18,7 @@ from ..losses import cross_entropy_loss, hinge_loss, l2_penalty, sse_loss
 from ..nn import MLP
 from ..optim import SGD, Adam
 from .errors import CommandError
-from .plotting import DigitPredictions, Regions, Rows
+from .plotting import DigitPredictions, Regions, SampleInputs
 from .training import Recipe
 
 __all__ = ["DIGITS_HINT", "DIGITS_SPLIT_SEED", "DIGITS_TEST", "RECIPES", "SEED_XS",
@@ -32,12 +32,12 @@ SEED_YS = [1.0, -1.0, -1.0, 1.0]
 # ---- the model's outputs ------------------------------------------------------------
 
 
-def _scores(model: MLP, X: Rows) -> list[Tensor]:
+def _scores(model: MLP, X: SampleInputs) -> list[Tensor]:
     """The model's single output on every row of X (the model has one output)."""
     return [t for t in model.forward_batch(X) if isinstance(t, Tensor)]
 
 
-def _class_rows(model: MLP, X: Rows) -> list[list[Tensor]]:
+def _class_rows(model: MLP, X: SampleInputs) -> list[list[Tensor]]:
     """The model's logits on every row of X, as lists (the model has >= 2 outputs)."""
     return [row for row in model.forward_batch(X) if isinstance(row, list)]
 
