@@ -47,6 +47,14 @@ def _argmax(row: Sequence[Tensor]) -> int:
     return max(range(len(values)), key=values.__getitem__)
 
 
+def _predicted_classes(model: MLP, X: SampleInputs, labels: Sequence[int]
+                       ) -> tuple[list[int], int, float]:
+    """The class predicted for every row of X, how many are right, and that share."""
+    predicted = [_argmax(r) for r in _class_rows(model, X)]
+    right = sum(p == c for p, c in zip(predicted, labels))
+    return predicted, right, right / len(labels)
+
+
 def _sign_accuracy(scores: Sequence[float], y: Sequence[float]) -> float:
     return sum((s > 0) == (t > 0) for s, t in zip(scores, y)) / len(y)
 
@@ -161,9 +169,7 @@ def multiclass(args: argparse.Namespace) -> Recipe[BatchOutputs]:
     model = MLP(2, [hidden, hidden, 3], activation="relu", final_activation="linear",
                 seed=args.seed)
     def report() -> Regions:
-        predicted = [_argmax(r) for r in _class_rows(model, X)]
-        right = sum(p == c for p, c in zip(predicted, labels))
-        acc = right / len(labels)
+        _, right, acc = _predicted_classes(model, X, labels)
         print(f"final accuracy {acc:.1%} ({right}/{len(labels)} points)")
         return Regions(X, labels, 3,
                        lambda pts: [float(_argmax(r)) for r in _class_rows(model, pts)],
@@ -230,9 +236,7 @@ def digits(args: argparse.Namespace) -> Recipe[Any]:
                 seed=args.seed)
 
     def report() -> DigitPredictions:
-        predicted = [_argmax(r) for r in _class_rows(model, X_test)]
-        right = sum(p == c for p, c in zip(predicted, y_test))
-        acc = right / len(y_test)
+        predicted, right, acc = _predicted_classes(model, X_test, y_test)
         print(f"test accuracy {acc:.1%} ({right}/{len(y_test)} digits)")
         return DigitPredictions(X_test.tolist(), y_test, predicted,
                                 f"digits: {net}, test accuracy {acc:.1%}")
