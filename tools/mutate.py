@@ -99,6 +99,7 @@ PYTEST_FILES = (
     "tests/test_losses.py",
     "tests/test_optim.py",
     "tests/test_gradient_accumulation.py",
+    "tests/test_batch_backward.py",
     "tests/test_checks.py",
     "tests/test_training.py",
 )
@@ -495,7 +496,89 @@ _equivalent("batch.c", "finish_batch",
             "for (size_t l = 0; l + 1 <= b->nlevels; l++) {",
             "the one more level is the top one, whose rows are never full (reach_batch "
             "clears their flags for the samples finish goes through): it adds nothing")
-
+# batch.c's dense kernels (chapter 9, 2026-12-03): padding lanes of a tile, loops that
+# only add a tile that stores nothing, a work layout that still fits
+_equivalent("batch.c", "backward_dense",
+            "for (size_t i = 0; i < nin; i++) x[i] = in[i].value;",
+            "for (size_t i = 0; i <= nin; i++) x[i] = in[i].value;",
+            "in[nin] is the next node of the batch (a next sample's, or level l's first: in the "
+            "block), and the x[nin] it sets is set to 1.0 on the next line")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t i = nin + 1; i < ldi; i++) x[i] = 0.0;",
+            "for (size_t i = nin + 2; i < ldi; i++) x[i] = 0.0;",
+            "x[nin + 1] is a padding column of x: it feeds only the padding column nin + 1 of dW,"
+            " which add_to_params never reads (i <= nin)")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t i = nin + 1; i < ldi; i++) x[i] = 0.0;",
+            "for (size_t i = nin + 1; i < ldi; i++) x[i] = 1.0;",
+            "x's padding columns feed only dW's padding columns, which add_to_params never reads "
+            "(i <= nin)")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t j = 0; j < ldo; j++)",
+            "for (size_t j = 0; j <= ldo; j++)",
+            "the one more write puts 0.0 at dz row n + 1, column 0: overwritten by the next "
+            "reached sample, or a padding row that nothing reads (k < n, t < n), or (n + 1 == "
+            "ld_samples) dzt[0], which is rewritten before it is read")
+_equivalent("batch.c", "backward_dense",
+            ": 0.0;",
+            ": 1.0;",
+            "dz's padding neuron columns (j >= nout) feed only dW's padding rows, which are not "
+            "stored (j0 + r < nout), and dzt copies j < nout only")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t j0 = 0; j0 < nout; j0 += TILE_M)",
+            "for (size_t j0 = 0; j0 <= nout; j0 += TILE_M)",
+            "the one more tile (nout a multiple of TILE_M) stores nothing (j0 + r < nout is "
+            "false); its reads stay in the work array (dz's padding, or dzt after it)")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t r = 0; r < TILE_M && j0 + r < nout; r++)",
+            "for (size_t r = 0; r < TILE_M && j0 + r <= nout; r++)",
+            "the one more row (neuron nout, padding) goes to dw's row nout, the first row of x "
+            "(next in the work array), at the columns i0..i0+7 this tile has just read; later "
+            "tiles read other columns and nothing reads x after dW: no result changes")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t t = 0; t < lds; t++) lw.dzt[j * lds + t] = t < n ? lw.dz[t * ldo + j] : "
+            "0.0;",
+            "for (size_t t = 0; t < lds; t++) lw.dzt[j * lds + t] = t <= n ? lw.dz[t * ldo + j] :"
+            " 0.0;",
+            "dzt's column t = n (a padding sample) feeds only acc's row r = nsample in the last "
+            "tile, which is not added (r < nsample); the read is dz's padding row n")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t t = 0; t < lds; t++) lw.dzt[j * lds + t] = t < n ? lw.dz[t * ldo + j] : "
+            "0.0;",
+            "for (size_t t = 0; t < lds; t++) lw.dzt[j * lds + t] = t < n ? lw.dz[t * ldo + j] : "
+            "1.0;",
+            "dzt's padding sample columns feed only acc rows r >= nsample, which are not added")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t t0 = 0; t0 < n; t0 += TILE_M) {",
+            "for (size_t t0 = 0; t0 <= n; t0 += TILE_M) {",
+            "the one more tile (n a multiple of TILE_M) has no reached sample left (nsample = 0):"
+            " it adds nothing; its reads stay in the scratch block (the batches' adjoints follow "
+            "the work array)")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t i0 = 0; i0 < nin; i0 += TILE_N) {",
+            "for (size_t i0 = 0; i0 <= nin; i0 += TILE_N) {",
+            "the one more tile (nin a multiple of TILE_N) stores nothing (i0 + q < nin is false);"
+            " its reads are w's bias and padding columns (ld_in = nin + TILE_N)")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t q = 0; q < TILE_N && i0 + q < nin; q++) gx[i0 + q] += acc[r][q];",
+            "for (size_t q = 0; q < TILE_N && i0 + q < nin; q++) gx[i0 + q] = acc[r][q];",
+            "each gx element is added to once per backward (the t0 tiles split the samples, the "
+            "i0 tiles the inputs) and reach_batch zeroed it; acc starts at +0.0, so it is never "
+            "-0.0, and +0.0 + acc == acc to the bit")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t i = nin + 1; i < ldi; i++) x[i] = 0.0;",
+            "for (size_t i = nin + 1; i < ldi; i++) x[i] += 0.0;",
+            "as above: whatever is in x's padding columns feeds only dW's padding columns")
+_equivalent("batch.c", "backward_dense",
+            "layout(b, l, b->hi - b->lo, work, &lw);",
+            "layout(b, l, b->hi , work, &lw);",
+            "hi <= size: the layout for hi samples fits in the work array sized for size "
+            "(work_size(b, b->size)); only dzt gets more zero padding columns, and the loops stop"
+            " at n")
+_equivalent("batch.c", "backward_nodes",
+            "layout(b, l, 1, work, &lw);",
+            "layout(b, l, 2, work, &lw);",
+            "round_up(2, TILE_M) == round_up(1, TILE_M): the same layout")
 
 # ---- building and running ------------------------------------------------------------------
 
@@ -566,11 +649,14 @@ class Workspace:
 
     def build_baseline(self) -> None:
         """Compile everything unmutated: the core, cffi's module, the C tests."""
-        builder = runpy.run_path(str(self.root / "build_ext.py"))["ffibuilder"]
+        build_ext = runpy.run_path(str(self.root / "build_ext.py"))
         module_c = self.obj / "_C_module.c"
-        builder.emit_c_code(str(module_c))
+        build_ext["ffibuilder"].emit_c_code(str(module_c))
         problems = [self._compile(module_c, self.obj / "_C_module.o",
                                   f"-I{self.python_include}")]
+        # Tensor's C half, which the extension links beside the core (the C tests do not)
+        problems.append(self._compile(self.root / build_ext["TENSOR_C"],
+                                      self.obj / "_C_tensor.o", f"-I{self.python_include}"))
         problems += [self._compile(self.csrc / s, self.obj / (s[:-2] + ".o"))
                      for s in self.sources]
         problems += [self._compile(self.root / "tests" / "c" / t,
@@ -586,7 +672,8 @@ class Workspace:
         """Link the extension and the C tests, with `replaced` objects of the core."""
         core = [str(replaced.get(s, self.obj / (s[:-2] + ".o"))) for s in self.sources]
         tmp = self.extension.with_suffix(".tmp")
-        for cmd in ([self.cc, "-shared", "-o", str(tmp), str(self.obj / "_C_module.o"), *core,
+        for cmd in ([self.cc, "-shared", "-o", str(tmp), str(self.obj / "_C_module.o"),
+                     str(self.obj / "_C_tensor.o"), *core,
                      "-lm", "-lpthread"],
                     [self.cc, "-o", str(self.c_tests),
                      *[str(self.obj / ("ctest_" + t[:-2] + ".o")) for t in C_TESTS], *core,
