@@ -22,7 +22,10 @@ one that passes all three *survived*: a change to a derivative no test notices. 
 mutant that does not compile is counted apart. Some mutants cannot change any
 result (a gradient restored with += where it is 0); they are listed in EQUIVALENT
 below, with the reason, so that the score is reproducible, and a survivor that is
-not listed fails the run.
+not listed fails the run. Others only read or write out of bounds and leave every
+value right: the suite under AddressSanitizer and UBSan (.ci/asan-python) reports
+them, this unsanitized profile cannot; they are listed in SANITIZER_ONLY with the
+report, and counted as killed by "sanitizer".
 
 Nothing touches the checkout: the sources are copied to a temporary folder, each
 mutant is built there (the unchanged objects are compiled once), and the folder is
@@ -89,6 +92,13 @@ EQUIVALENT: dict[tuple[str, str, str, str, int], str] = {}
 """Mutants that cannot change any result, keyed by `Mutant.key` (file, function, the
 line and the mutated line with whitespace squeezed, and which of several identical
 lines), and why. Filled in below the mutation engine."""
+
+SANITIZER_ONLY: dict[tuple[str, str, str, str, int], str] = {}
+"""Mutants whose only effect is a read or write out of bounds that leaves every value
+right, keyed as EQUIVALENT, and the sanitizer report that kills them: the whole suite
+under AddressSanitizer and UBSan (.ci/asan-python) fails on each, which this tool's
+unsanitized profile cannot see. Counted as killed (by "sanitizer") without being run
+again; each was checked by hand under that build when it was listed."""
 
 PYTEST_FILES = (
     "tests/test_backward_semantics.py",
@@ -580,6 +590,40 @@ _equivalent("batch.c", "backward_nodes",
             "layout(b, l, 2, work, &lw);",
             "round_up(2, TILE_M) == round_up(1, TILE_M): the same layout")
 
+def _sanitizer_only(file: str, function: str, before: str, after: str, why: str,
+                    occurrence: int = 0) -> None:
+    SANITIZER_ONLY[(file, function, _squeeze(before), _squeeze(after), occurrence)] = why
+
+
+# batch.c, checked 2026-12-03 by building each mutant with PYMICROGRAD_SANITIZE=address,
+# undefined and Clang and running tests/test_nn.py and tests/test_gradient_accumulation.py
+# under the preloaded runtime, as .ci/asan-python does: each gave the report named.
+_sanitizer_only("batch.c", "tile_product",
+                "for (int r = 0; r < TILE_M; r++)",
+                "for (int r = 0; r <= TILE_M; r++)",
+                "UBSan: index 4 out of bounds for type 'double[4][8]' (t[TILE_M]), at the "
+                "first forward_batch")
+_sanitizer_only("batch.c", "backward_dense",
+                "dz[j] = j < nout ? mg__neuron_dz((mg_op)out[j].op, out[j].value, "
+                "adjoint(b, &out[j]))",
+                "dz[j] = j <= nout ? mg__neuron_dz((mg_op)out[j].op, out[j].value, "
+                "adjoint(b, &out[j]))",
+                "ASan: heap-buffer-overflow reading out[nout] past the batch's nodes (the "
+                "top level's last sample, nout not a multiple of TILE_N); the value lands "
+                "in a padding column")
+_sanitizer_only("batch.c", "backward_dense",
+                "for (size_t r = 0; r < TILE_M && j0 + r < nout; r++)",
+                "for (size_t r = 0; r <= TILE_M && j0 + r < nout; r++)",
+                "UBSan: index 4 out of bounds for type 'double[4][8]' (acc[TILE_M], when "
+                "nout > TILE_M); the row it writes is rewritten by the next tile")
+_sanitizer_only("batch.c", "backward_dense",
+                "for (; nsample < TILE_M && s < b->hi; s++)",
+                "for (; nsample < TILE_M && s <= b->hi; s++)",
+                "ASan: heap-buffer-overflow reading the slice flag of sample hi == size at "
+                "the top level (past the flags); a sample taken there gets acc's padding "
+                "row, 0, outside the samples finish_batch reads")
+
+
 # ---- building and running ------------------------------------------------------------------
 
 
@@ -767,7 +811,7 @@ for check in order:
 class Score:
     """Per file: killed (and by which stage), survived, equivalent, not compiling."""
 
-    killed: dict[str, int] = field(default_factory=dict)
+    killed: dict[str, int] = field(default_factory=dict)   # by stage, or "sanitizer"
     survived: int = 0
     equivalent: int = 0
     not_compiling: int = 0
@@ -780,10 +824,10 @@ class Score:
 
 def _report(scores: dict[str, Score]) -> None:
     print(f"\n{'file':<14} {'mutants':>7} {'killed':>7} {'survived':>8} {'equivalent':>10} "
-          f"{'not compiling':>13}   killed by (suite / C tests / pytest / timeout)")
+          f"{'not compiling':>13}   killed by (suite / C tests / pytest / sanitizer / timeout)")
     total = Score()
     for file, s in scores.items():
-        stages = [s.killed.get(k, 0) for k in ("suite", "C tests", "pytest")]
+        stages = [s.killed.get(k, 0) for k in ("suite", "C tests", "pytest", "sanitizer")]
         timeouts = sum(v for k, v in s.killed.items() if k.endswith("(timeout)"))
         print(f"{file:<14} {s.total:7} {sum(s.killed.values()):7} {s.survived:8} "
               f"{s.equivalent:10} {s.not_compiling:13}   {' / '.join(map(str, stages))} / "
@@ -818,16 +862,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="time box per mutant (default: 3 times the unmutated "
                              "profile's time, at least 60 s)")
     parser.add_argument("--skip-equivalent", action="store_true",
-                        help="do not run the listed equivalent mutants (they are run by "
-                             "default, to show that they survive)")
+                        help="do not run the listed equivalent and sanitizer-only mutants "
+                             "(they are run by default, to show that they survive the "
+                             "profile)")
     args = parser.parse_args(argv)
     started = time.monotonic()
 
     mutants = all_mutants(REPO / "csrc")
     keys = {m.key for m in mutants}
-    stale = [k for k in EQUIVALENT if k not in keys]
-    for k in stale:
-        print(f"warning: EQUIVALENT lists a mutant that no longer exists: {k}")
+    for name, listed in (("EQUIVALENT", EQUIVALENT), ("SANITIZER_ONLY", SANITIZER_ONLY)):
+        for k in listed:
+            if k not in keys:
+                print(f"warning: {name} lists a mutant that no longer exists: {k}")
     if args.files:
         wanted = set(args.files.split(","))
         mutants = [m for m in mutants if m.file in wanted]
@@ -835,7 +881,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         mutants = [m for m in mutants if args.match in m.function or args.match in m.after]
     if args.list:
         for m in mutants:
-            mark = "  (equivalent)" if m.key in EQUIVALENT else ""
+            mark = ("  (equivalent)" if m.key in EQUIVALENT
+                    else "  (sanitizer only)" if m.key in SANITIZER_ONLY else "")
             print(m.describe() + mark)
         print(f"{len(mutants)} mutants")
         return 0
@@ -843,10 +890,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed = random.randrange(2**32) if args.seed is None else args.seed
         print(f"random sample, seed {seed} (python tools/mutate.py --budget {args.budget:g} "
               f"--seed {seed} draws it again)")
-        mutants = [m for m in mutants if m.key not in EQUIVALENT]
+        mutants = [m for m in mutants if m.key not in EQUIVALENT and m.key not in SANITIZER_ONLY]
         random.Random(seed).shuffle(mutants)
     elif args.skip_equivalent:
-        mutants = [m for m in mutants if m.key not in EQUIVALENT]
+        mutants = [m for m in mutants if m.key not in EQUIVALENT and m.key not in SANITIZER_ONLY]
 
     texts = {f: (REPO / "csrc" / f).read_text() for f in TARGETS}
     scores: dict[str, Score] = {f: Score() for f in TARGETS if any(m.file == f for m in mutants)}
@@ -884,11 +931,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if verdict != "passed":
                 score.killed[verdict] = score.killed.get(verdict, 0) + 1
                 print(f"[{done}] killed ({verdict})  {m.describe()}")
-                if m.key in EQUIVALENT:
-                    print("      warning: EQUIVALENT lists this mutant, but it was killed")
+                if m.key in EQUIVALENT or m.key in SANITIZER_ONLY:
+                    print("      warning: it is listed as surviving the profile, but was killed")
             elif m.key in EQUIVALENT:
                 score.equivalent += 1
                 print(f"[{done}] equivalent  {m.describe()}\n      {EQUIVALENT[m.key]}")
+            elif m.key in SANITIZER_ONLY:
+                score.killed["sanitizer"] = score.killed.get("sanitizer", 0) + 1
+                print(f"[{done}] killed (sanitizer)  {m.describe()}\n      "
+                      f"{SANITIZER_ONLY[m.key]}")
             else:
                 score.survived += 1
                 survivors.append(m)
