@@ -146,3 +146,30 @@ def test_a_hidden_node_after_a_backward_over_the_whole_batch() -> None:
     assert [p.gradient for p in model.parameters()] == \
         [p.gradient for p in alone.parameters()]
     assert any(p.gradient != 0.0 for p in model.parameters())
+
+
+def test_some_nodes_of_each_sample_node_by_node() -> None:
+    """A loss over neurons 1 and 2 of sample 0 and neuron 0 of samples 1 and 2 (linear,
+    so each reached node's dz is 1): node by node, each input's gradient is the sum of
+    the weights of the neurons reached from it, each weight's the sum of its inputs
+    over the samples that reached its neuron, all to the bit (one or two terms). Pins
+    the node-by-node pass's sums, over a sample's neurons into its inputs and over
+    samples into the weights (mutants set them with =), that each neuron uses its own
+    weights (a mutant used neuron 1's), and that a sample's pass stops at its last
+    neuron (a mutant went on to neuron nout: the next sample's neuron 0, reached, with
+    the weights' adjoints as its weights, and added that to this sample's inputs)."""
+    model = MLP(2, [3], activation="linear", seed=8)
+    X = [[0.5, -1.25], [2.0, 0.75], [-1.5, 3.0]]
+    outs = model.forward_batch(X)
+    picked = [outs[0][1], outs[0][2], outs[1][0], outs[2][0]]  # type: ignore[index]
+    loss = Tensor(0.0)
+    for o in picked:
+        loss = loss + o
+    loss.backward()
+    w = [[p.value for p in n.w] for n in model.layers[0].neurons]
+    assert [[x.gradient for x in level_below([o], 2)] for o in picked[1:]] == \
+        [[w[1][0] + w[2][0], w[1][1] + w[2][1]], w[0], w[0]]
+    grads = [[p.gradient for p in n.parameters()] for n in model.layers[0].neurons]
+    assert grads == [[X[1][0] + X[2][0], X[1][1] + X[2][1], 2.0],
+                     [X[0][0], X[0][1], 1.0],
+                     [X[0][0], X[0][1], 1.0]]

@@ -589,6 +589,12 @@ _equivalent("batch.c", "backward_nodes",
             "layout(b, l, 1, work, &lw);",
             "layout(b, l, 2, work, &lw);",
             "round_up(2, TILE_M) == round_up(1, TILE_M): the same layout")
+_equivalent("batch.c", "backward_nodes",
+            "for (size_t i = 0; i < nin; i++) x[i] = in[i].value;",
+            "for (size_t i = 0; i <= nin; i++) x[i] = in[i].value;",
+            "x[nin] is in x's first row (ld_in > nin) and nothing here reads it (the loops "
+            "stop at nin; the bias's term is dwj[nin] += dz); in[nin] is the next node of "
+            "the batch (a next sample's, or level l's first: in the block)")
 
 def _sanitizer_only(file: str, function: str, before: str, after: str, why: str,
                     occurrence: int = 0) -> None:
