@@ -67,6 +67,8 @@ def test_every_target_exists_and_every_listed_equivalent_mutant_is_generated() -
         (f, fn) for f, fns in mutate.TARGETS.items() for fn in fns}
     keys = {m.key for m in mutants}
     assert set(mutate.EQUIVALENT) <= keys, set(mutate.EQUIVALENT) - keys
+    assert set(mutate.SANITIZER_ONLY) <= keys, set(mutate.SANITIZER_ONLY) - keys
+    assert not set(mutate.EQUIVALENT) & set(mutate.SANITIZER_ONLY)
     assert len(keys) == len(mutants)  # a key names one mutant
 
 

@@ -22,7 +22,10 @@ one that passes all three *survived*: a change to a derivative no test notices. 
 mutant that does not compile is counted apart. Some mutants cannot change any
 result (a gradient restored with += where it is 0); they are listed in EQUIVALENT
 below, with the reason, so that the score is reproducible, and a survivor that is
-not listed fails the run.
+not listed fails the run. Others only read or write out of bounds and leave every
+value right: the suite under AddressSanitizer and UBSan (.ci/asan-python) reports
+them, this unsanitized profile cannot; they are listed in SANITIZER_ONLY with the
+report, and counted as killed by "sanitizer".
 
 Nothing touches the checkout: the sources are copied to a temporary folder, each
 mutant is built there (the unchanged objects are compiled once), and the folder is
@@ -90,6 +93,13 @@ EQUIVALENT: dict[tuple[str, str, str, str, int], str] = {}
 line and the mutated line with whitespace squeezed, and which of several identical
 lines), and why. Filled in below the mutation engine."""
 
+SANITIZER_ONLY: dict[tuple[str, str, str, str, int], str] = {}
+"""Mutants whose only effect is a read or write out of bounds that leaves every value
+right, keyed as EQUIVALENT, and the sanitizer report that kills them: the whole suite
+under AddressSanitizer and UBSan (.ci/asan-python) fails on each, which this tool's
+unsanitized profile cannot see. Counted as killed (by "sanitizer") without being run
+again; each was checked by hand under that build when it was listed."""
+
 PYTEST_FILES = (
     "tests/test_backward_semantics.py",
     "tests/test_allocation_failure.py",
@@ -99,6 +109,7 @@ PYTEST_FILES = (
     "tests/test_losses.py",
     "tests/test_optim.py",
     "tests/test_gradient_accumulation.py",
+    "tests/test_batch_backward.py",
     "tests/test_checks.py",
     "tests/test_training.py",
 )
@@ -495,6 +506,128 @@ _equivalent("batch.c", "finish_batch",
             "for (size_t l = 0; l + 1 <= b->nlevels; l++) {",
             "the one more level is the top one, whose rows are never full (reach_batch "
             "clears their flags for the samples finish goes through): it adds nothing")
+# batch.c's dense kernels (chapter 9, 2026-12-03): padding lanes of a tile, loops that
+# only add a tile that stores nothing, a work layout that still fits
+_equivalent("batch.c", "backward_dense",
+            "for (size_t i = 0; i < nin; i++) x[i] = in[i].value;",
+            "for (size_t i = 0; i <= nin; i++) x[i] = in[i].value;",
+            "in[nin] is the next node of the batch (a next sample's, or level l's first: in the "
+            "block), and the x[nin] it sets is set to 1.0 on the next line")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t i = nin + 1; i < ldi; i++) x[i] = 0.0;",
+            "for (size_t i = nin + 2; i < ldi; i++) x[i] = 0.0;",
+            "x[nin + 1] is a padding column of x: it feeds only the padding column nin + 1 of dW,"
+            " which add_to_params never reads (i <= nin)")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t i = nin + 1; i < ldi; i++) x[i] = 0.0;",
+            "for (size_t i = nin + 1; i < ldi; i++) x[i] = 1.0;",
+            "x's padding columns feed only dW's padding columns, which add_to_params never reads "
+            "(i <= nin)")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t j = 0; j < ldo; j++)",
+            "for (size_t j = 0; j <= ldo; j++)",
+            "the one more write puts 0.0 at dz row n + 1, column 0: overwritten by the next "
+            "reached sample, or a padding row that nothing reads (k < n, t < n), or (n + 1 == "
+            "ld_samples) dzt[0], which is rewritten before it is read")
+_equivalent("batch.c", "backward_dense",
+            ": 0.0;",
+            ": 1.0;",
+            "dz's padding neuron columns (j >= nout) feed only dW's padding rows, which are not "
+            "stored (j0 + r < nout), and dzt copies j < nout only")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t j0 = 0; j0 < nout; j0 += TILE_M)",
+            "for (size_t j0 = 0; j0 <= nout; j0 += TILE_M)",
+            "the one more tile (nout a multiple of TILE_M) stores nothing (j0 + r < nout is "
+            "false); its reads stay in the work array (dz's padding, or dzt after it)")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t r = 0; r < TILE_M && j0 + r < nout; r++)",
+            "for (size_t r = 0; r < TILE_M && j0 + r <= nout; r++)",
+            "the one more row (neuron nout, padding) goes to dw's row nout, the first row of x "
+            "(next in the work array), at the columns i0..i0+7 this tile has just read; later "
+            "tiles read other columns and nothing reads x after dW: no result changes")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t t = 0; t < lds; t++) lw.dzt[j * lds + t] = t < n ? lw.dz[t * ldo + j] : "
+            "0.0;",
+            "for (size_t t = 0; t < lds; t++) lw.dzt[j * lds + t] = t <= n ? lw.dz[t * ldo + j] :"
+            " 0.0;",
+            "dzt's column t = n (a padding sample) feeds only acc's row r = nsample in the last "
+            "tile, which is not added (r < nsample); the read is dz's padding row n")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t t = 0; t < lds; t++) lw.dzt[j * lds + t] = t < n ? lw.dz[t * ldo + j] : "
+            "0.0;",
+            "for (size_t t = 0; t < lds; t++) lw.dzt[j * lds + t] = t < n ? lw.dz[t * ldo + j] : "
+            "1.0;",
+            "dzt's padding sample columns feed only acc rows r >= nsample, which are not added")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t t0 = 0; t0 < n; t0 += TILE_M) {",
+            "for (size_t t0 = 0; t0 <= n; t0 += TILE_M) {",
+            "the one more tile (n a multiple of TILE_M) has no reached sample left (nsample = 0):"
+            " it adds nothing; its reads stay in the scratch block (the batches' adjoints follow "
+            "the work array)")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t i0 = 0; i0 < nin; i0 += TILE_N) {",
+            "for (size_t i0 = 0; i0 <= nin; i0 += TILE_N) {",
+            "the one more tile (nin a multiple of TILE_N) stores nothing (i0 + q < nin is false);"
+            " its reads are w's bias and padding columns (ld_in = nin + TILE_N)")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t q = 0; q < TILE_N && i0 + q < nin; q++) gx[i0 + q] += acc[r][q];",
+            "for (size_t q = 0; q < TILE_N && i0 + q < nin; q++) gx[i0 + q] = acc[r][q];",
+            "each gx element is added to once per backward (the t0 tiles split the samples, the "
+            "i0 tiles the inputs) and reach_batch zeroed it; acc starts at +0.0, so it is never "
+            "-0.0, and +0.0 + acc == acc to the bit")
+_equivalent("batch.c", "backward_dense",
+            "for (size_t i = nin + 1; i < ldi; i++) x[i] = 0.0;",
+            "for (size_t i = nin + 1; i < ldi; i++) x[i] += 0.0;",
+            "as above: whatever is in x's padding columns feeds only dW's padding columns")
+_equivalent("batch.c", "backward_dense",
+            "layout(b, l, b->hi - b->lo, work, &lw);",
+            "layout(b, l, b->hi , work, &lw);",
+            "hi <= size: the layout for hi samples fits in the work array sized for size "
+            "(work_size(b, b->size)); only dzt gets more zero padding columns, and the loops stop"
+            " at n")
+_equivalent("batch.c", "backward_nodes",
+            "layout(b, l, 1, work, &lw);",
+            "layout(b, l, 2, work, &lw);",
+            "round_up(2, TILE_M) == round_up(1, TILE_M): the same layout")
+_equivalent("batch.c", "backward_nodes",
+            "for (size_t i = 0; i < nin; i++) x[i] = in[i].value;",
+            "for (size_t i = 0; i <= nin; i++) x[i] = in[i].value;",
+            "x[nin] is in x's first row (ld_in > nin) and nothing here reads it (the loops "
+            "stop at nin; the bias's term is dwj[nin] += dz); in[nin] is the next node of "
+            "the batch (a next sample's, or level l's first: in the block)")
+
+def _sanitizer_only(file: str, function: str, before: str, after: str, why: str,
+                    occurrence: int = 0) -> None:
+    SANITIZER_ONLY[(file, function, _squeeze(before), _squeeze(after), occurrence)] = why
+
+
+# batch.c, checked 2026-12-03 by building each mutant with PYMICROGRAD_SANITIZE=address,
+# undefined and Clang and running tests/test_nn.py and tests/test_gradient_accumulation.py
+# under the preloaded runtime, as .ci/asan-python does: each gave the report named.
+_sanitizer_only("batch.c", "tile_product",
+                "for (int r = 0; r < TILE_M; r++)",
+                "for (int r = 0; r <= TILE_M; r++)",
+                "UBSan: index 4 out of bounds for type 'double[4][8]' (t[TILE_M]), at the "
+                "first forward_batch")
+_sanitizer_only("batch.c", "backward_dense",
+                "dz[j] = j < nout ? mg__neuron_dz((mg_op)out[j].op, out[j].value, "
+                "adjoint(b, &out[j]))",
+                "dz[j] = j <= nout ? mg__neuron_dz((mg_op)out[j].op, out[j].value, "
+                "adjoint(b, &out[j]))",
+                "ASan: heap-buffer-overflow reading out[nout] past the batch's nodes (the "
+                "top level's last sample, nout not a multiple of TILE_N); the value lands "
+                "in a padding column")
+_sanitizer_only("batch.c", "backward_dense",
+                "for (size_t r = 0; r < TILE_M && j0 + r < nout; r++)",
+                "for (size_t r = 0; r <= TILE_M && j0 + r < nout; r++)",
+                "UBSan: index 4 out of bounds for type 'double[4][8]' (acc[TILE_M], when "
+                "nout > TILE_M); the row it writes is rewritten by the next tile")
+_sanitizer_only("batch.c", "backward_dense",
+                "for (; nsample < TILE_M && s < b->hi; s++)",
+                "for (; nsample < TILE_M && s <= b->hi; s++)",
+                "ASan: heap-buffer-overflow reading the slice flag of sample hi == size at "
+                "the top level (past the flags); a sample taken there gets acc's padding "
+                "row, 0, outside the samples finish_batch reads")
 
 
 # ---- building and running ------------------------------------------------------------------
@@ -566,11 +699,14 @@ class Workspace:
 
     def build_baseline(self) -> None:
         """Compile everything unmutated: the core, cffi's module, the C tests."""
-        builder = runpy.run_path(str(self.root / "build_ext.py"))["ffibuilder"]
+        build_ext = runpy.run_path(str(self.root / "build_ext.py"))
         module_c = self.obj / "_C_module.c"
-        builder.emit_c_code(str(module_c))
+        build_ext["ffibuilder"].emit_c_code(str(module_c))
         problems = [self._compile(module_c, self.obj / "_C_module.o",
                                   f"-I{self.python_include}")]
+        # Tensor's C half, which the extension links beside the core (the C tests do not)
+        problems.append(self._compile(self.root / build_ext["TENSOR_C"],
+                                      self.obj / "_C_tensor.o", f"-I{self.python_include}"))
         problems += [self._compile(self.csrc / s, self.obj / (s[:-2] + ".o"))
                      for s in self.sources]
         problems += [self._compile(self.root / "tests" / "c" / t,
@@ -586,7 +722,8 @@ class Workspace:
         """Link the extension and the C tests, with `replaced` objects of the core."""
         core = [str(replaced.get(s, self.obj / (s[:-2] + ".o"))) for s in self.sources]
         tmp = self.extension.with_suffix(".tmp")
-        for cmd in ([self.cc, "-shared", "-o", str(tmp), str(self.obj / "_C_module.o"), *core,
+        for cmd in ([self.cc, "-shared", "-o", str(tmp), str(self.obj / "_C_module.o"),
+                     str(self.obj / "_C_tensor.o"), *core,
                      "-lm", "-lpthread"],
                     [self.cc, "-o", str(self.c_tests),
                      *[str(self.obj / ("ctest_" + t[:-2] + ".o")) for t in C_TESTS], *core,
@@ -680,7 +817,7 @@ for check in order:
 class Score:
     """Per file: killed (and by which stage), survived, equivalent, not compiling."""
 
-    killed: dict[str, int] = field(default_factory=dict)
+    killed: dict[str, int] = field(default_factory=dict)   # by stage, or "sanitizer"
     survived: int = 0
     equivalent: int = 0
     not_compiling: int = 0
@@ -693,10 +830,10 @@ class Score:
 
 def _report(scores: dict[str, Score]) -> None:
     print(f"\n{'file':<14} {'mutants':>7} {'killed':>7} {'survived':>8} {'equivalent':>10} "
-          f"{'not compiling':>13}   killed by (suite / C tests / pytest / timeout)")
+          f"{'not compiling':>13}   killed by (suite / C tests / pytest / sanitizer / timeout)")
     total = Score()
     for file, s in scores.items():
-        stages = [s.killed.get(k, 0) for k in ("suite", "C tests", "pytest")]
+        stages = [s.killed.get(k, 0) for k in ("suite", "C tests", "pytest", "sanitizer")]
         timeouts = sum(v for k, v in s.killed.items() if k.endswith("(timeout)"))
         print(f"{file:<14} {s.total:7} {sum(s.killed.values()):7} {s.survived:8} "
               f"{s.equivalent:10} {s.not_compiling:13}   {' / '.join(map(str, stages))} / "
@@ -731,16 +868,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="time box per mutant (default: 3 times the unmutated "
                              "profile's time, at least 60 s)")
     parser.add_argument("--skip-equivalent", action="store_true",
-                        help="do not run the listed equivalent mutants (they are run by "
-                             "default, to show that they survive)")
+                        help="do not run the listed equivalent and sanitizer-only mutants "
+                             "(they are run by default, to show that they survive the "
+                             "profile)")
     args = parser.parse_args(argv)
     started = time.monotonic()
 
     mutants = all_mutants(REPO / "csrc")
     keys = {m.key for m in mutants}
-    stale = [k for k in EQUIVALENT if k not in keys]
-    for k in stale:
-        print(f"warning: EQUIVALENT lists a mutant that no longer exists: {k}")
+    for name, listed in (("EQUIVALENT", EQUIVALENT), ("SANITIZER_ONLY", SANITIZER_ONLY)):
+        for k in listed:
+            if k not in keys:
+                print(f"warning: {name} lists a mutant that no longer exists: {k}")
     if args.files:
         wanted = set(args.files.split(","))
         mutants = [m for m in mutants if m.file in wanted]
@@ -748,7 +887,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         mutants = [m for m in mutants if args.match in m.function or args.match in m.after]
     if args.list:
         for m in mutants:
-            mark = "  (equivalent)" if m.key in EQUIVALENT else ""
+            mark = ("  (equivalent)" if m.key in EQUIVALENT
+                    else "  (sanitizer only)" if m.key in SANITIZER_ONLY else "")
             print(m.describe() + mark)
         print(f"{len(mutants)} mutants")
         return 0
@@ -756,10 +896,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed = random.randrange(2**32) if args.seed is None else args.seed
         print(f"random sample, seed {seed} (python tools/mutate.py --budget {args.budget:g} "
               f"--seed {seed} draws it again)")
-        mutants = [m for m in mutants if m.key not in EQUIVALENT]
+        mutants = [m for m in mutants if m.key not in EQUIVALENT and m.key not in SANITIZER_ONLY]
         random.Random(seed).shuffle(mutants)
     elif args.skip_equivalent:
-        mutants = [m for m in mutants if m.key not in EQUIVALENT]
+        mutants = [m for m in mutants if m.key not in EQUIVALENT and m.key not in SANITIZER_ONLY]
 
     texts = {f: (REPO / "csrc" / f).read_text() for f in TARGETS}
     scores: dict[str, Score] = {f: Score() for f in TARGETS if any(m.file == f for m in mutants)}
@@ -797,11 +937,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if verdict != "passed":
                 score.killed[verdict] = score.killed.get(verdict, 0) + 1
                 print(f"[{done}] killed ({verdict})  {m.describe()}")
-                if m.key in EQUIVALENT:
-                    print("      warning: EQUIVALENT lists this mutant, but it was killed")
+                if m.key in EQUIVALENT or m.key in SANITIZER_ONLY:
+                    print("      warning: it is listed as surviving the profile, but was killed")
             elif m.key in EQUIVALENT:
                 score.equivalent += 1
                 print(f"[{done}] equivalent  {m.describe()}\n      {EQUIVALENT[m.key]}")
+            elif m.key in SANITIZER_ONLY:
+                score.killed["sanitizer"] = score.killed.get("sanitizer", 0) + 1
+                print(f"[{done}] killed (sanitizer)  {m.describe()}\n      "
+                      f"{SANITIZER_ONLY[m.key]}")
             else:
                 score.survived += 1
                 survivors.append(m)
