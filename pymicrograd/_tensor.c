@@ -239,7 +239,9 @@ static PyObject *method_adopt(PyObject *self, PyObject *address)
         return NULL;
     }
     if (check_uninitialized(self) < 0) return NULL;
-    ((TensorBase *)self)->node = mg_retain((mg_node *)p);
+    mg_node *n = mg_retain((mg_node *)p);   /* NULL: its count is full (as cffi's callers) */
+    if (!n) return raise_out_of_memory("Tensor");
+    ((TensorBase *)self)->node = n;
     Py_RETURN_NONE;
 }
 

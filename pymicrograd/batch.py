@@ -29,13 +29,12 @@ import operator
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
-from ._core import ffi, lib, owned
+from ._core import ffi
 from .engine import Tensor
 
 __all__ = ["BatchOutputs"]
 
 _new = object.__new__
-_retain = lib.mg_retain
 
 
 class BatchOutputs(Sequence["Tensor | list[Tensor]"]):
@@ -50,7 +49,7 @@ class BatchOutputs(Sequence["Tensor | list[Tensor]"]):
     Equality: to another BatchOutputs, a list or a tuple, item by item.
     """
 
-    __slots__ = ("_at", "_len", "_made", "_nodes", "_nout", "_type")
+    __slots__ = ("_addresses", "_len", "_made", "_nodes", "_nout", "_type")
 
     def __init__(self, nodes: Any, samples: int, nout: int,
                  tensor_type: type[Tensor] = Tensor) -> None:
@@ -60,7 +59,7 @@ class BatchOutputs(Sequence["Tensor | list[Tensor]"]):
         is the class of the Tensors it makes, a Tensor subclass for compat.)
         """
         self._nodes = nodes
-        self._at = ffi.cast("mg_node **", nodes)   # for indexing (borrows _nodes)
+        self._addresses = ffi.cast("uintptr_t *", nodes)   # the nodes' addresses (borrows _nodes)
         self._len = samples
         self._nout = nout
         self._type = tensor_type
@@ -80,7 +79,7 @@ class BatchOutputs(Sequence["Tensor | list[Tensor]"]):
         t = self._made.get(k)
         if t is None:
             t = _new(self._type)
-            t._node = owned(_retain, self._at[k], what="BatchOutputs")
+            t._adopt(self._addresses[k])   # a reference of its own; the array holds one
             self._made[k] = t
         return t
 
